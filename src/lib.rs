@@ -1,0 +1,4 @@
+//! sanctum: a room-ambience controller for ceremonies. This file only declares the module tree.
+
+pub mod audio;
+pub mod lights;

@@ -1,0 +1,1 @@
+//! Lights: pure driver encoders, fade planning and effects. Filled in by the lights issue.
