@@ -2,3 +2,5 @@
 
 pub mod audio;
 pub mod lights;
+pub mod tween;
+pub mod units;

@@ -1,0 +1,212 @@
+//! Units shared by every part of sanctum: durations as written in scene files, decibels, and
+//! light levels. Pure conversions only: no I/O, no clock.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Why a duration string could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    /// The string was empty.
+    #[error("empty duration: write a number followed by h, m, s or ms, like \"90s\"")]
+    Empty,
+    /// The string started with a minus sign.
+    #[error("negative duration `{0}`: durations count forward from zero")]
+    Negative(String),
+    /// The string did not follow the `1h30m` / `90s` / `500ms` grammar.
+    #[error(
+        "invalid duration `{0}`: write numbers followed by h, m, s or ms with no spaces, like \"90s\", \"12m\" or \"1h30m\""
+    )]
+    Invalid(String),
+}
+
+/// Reads a duration such as `"90s"`, `"12m"`, `"1h30m"`, `"1.5s"` or `"250ms"`.
+///
+/// Each part is a decimal number followed by a unit (`h`, `m`, `s`, `ms`); parts must come in
+/// decreasing unit order, each unit at most once. Zero (`"0s"`) is accepted here; callers that
+/// need a positive span check it themselves so the message can name the field.
+///
+/// # Errors
+/// Returns a [`DurationError`] describing what is wrong with the text.
+pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
+    let s = text.trim();
+    if s.is_empty() {
+        return Err(DurationError::Empty);
+    }
+    if s.starts_with('-') {
+        return Err(DurationError::Negative(text.to_owned()));
+    }
+    let invalid = || DurationError::Invalid(text.to_owned());
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    let mut total_us: f64 = 0.0;
+    let mut last_rank = u8::MAX;
+    while i < bytes.len() {
+        let start = i;
+        while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'.') {
+            i += 1;
+        }
+        if start == i {
+            return Err(invalid());
+        }
+        let number: f64 = s[start..i].parse().map_err(|_| invalid())?;
+        let (unit_us, rank, len) = if s[i..].starts_with("ms") {
+            (1_000.0, 0, 2)
+        } else if s[i..].starts_with('h') {
+            (3_600_000_000.0, 3, 1)
+        } else if s[i..].starts_with('m') {
+            (60_000_000.0, 2, 1)
+        } else if s[i..].starts_with('s') {
+            (1_000_000.0, 1, 1)
+        } else {
+            return Err(invalid());
+        };
+        if rank >= last_rank {
+            return Err(invalid());
+        }
+        last_rank = rank;
+        i += len;
+        total_us += number * unit_us;
+    }
+    if !total_us.is_finite() || total_us > 1e15 {
+        return Err(invalid());
+    }
+    // Rounded to whole microseconds, the resolution of the whole engine.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Ok(Duration::from_micros(total_us.round() as u64))
+}
+
+/// Formats a duration the way scene files write it: `1h30m`, `12m`, `90s` → `1m30s`, `250ms`.
+#[must_use]
+pub fn format_duration(d: Duration) -> String {
+    let us = d.as_micros();
+    if us == 0 {
+        return "0s".to_owned();
+    }
+    let mut out = String::new();
+    let hours = us / 3_600_000_000;
+    let minutes = (us / 60_000_000) % 60;
+    let micros = us % 60_000_000;
+    if hours > 0 {
+        out.push_str(&format!("{hours}h"));
+    }
+    if minutes > 0 {
+        out.push_str(&format!("{minutes}m"));
+    }
+    if micros > 0 {
+        if micros % 1_000_000 == 0 {
+            out.push_str(&format!("{}s", micros / 1_000_000));
+        } else if hours == 0 && minutes == 0 && micros < 1_000_000 && micros % 1_000 == 0 {
+            out.push_str(&format!("{}ms", micros / 1_000));
+        } else {
+            let secs = micros as f64 / 1e6;
+            let text = format!("{secs:.3}");
+            out.push_str(text.trim_end_matches('0').trim_end_matches('.'));
+            out.push('s');
+        }
+    }
+    out
+}
+
+/// Formats a time as a clock reading `H:MM:SS` (used for the run log's time column).
+#[must_use]
+pub fn format_clock(d: Duration) -> String {
+    let s = d.as_secs();
+    format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+}
+
+/// A gain in decibels. `0 dB` is unity; anything at or below [`Decibels::SILENCE`] is silent.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
+pub struct Decibels(pub f32);
+
+impl Decibels {
+    /// The level treated as silence: amplitude 0.
+    pub const SILENCE: Self = Self(-80.0);
+    /// Unity gain.
+    pub const UNITY: Self = Self(0.0);
+
+    /// Linear amplitude for this gain; exactly 0 at or below [`Decibels::SILENCE`].
+    #[must_use]
+    pub fn amplitude(self) -> f32 {
+        if self.0 <= Self::SILENCE.0 {
+            0.0
+        } else {
+            10f32.powf(self.0 / 20.0)
+        }
+    }
+
+    /// The gain whose amplitude is `amp` (silence for 0 or less).
+    #[must_use]
+    pub fn from_amplitude(amp: f32) -> Self {
+        if amp <= 0.0 {
+            Self::SILENCE
+        } else {
+            Self((20.0 * amp.log10()).max(Self::SILENCE.0))
+        }
+    }
+}
+
+impl fmt::Display for Decibels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 <= Self::SILENCE.0 {
+            f.write_str("silence")
+        } else {
+            write!(f, "{:+.1} dB", self.0)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_documented_forms() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("12m"), Ok(Duration::from_secs(720)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2m30s"), Ok(Duration::from_secs(150)));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+    }
+
+    #[test]
+    fn rejects_prose_units_order_and_sign() {
+        for bad in [
+            "5 minutes",
+            "5",
+            "s",
+            "1s30m",
+            "1m1m",
+            "5sec",
+            "1h 30m",
+            "",
+            "1..5s",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} should be rejected");
+        }
+        assert!(matches!(
+            parse_duration("-5s"),
+            Err(DurationError::Negative(_))
+        ));
+    }
+
+    #[test]
+    fn formats_round_trip() {
+        for text in ["1h30m", "12m", "1m30s", "250ms", "1.5s", "2h5s"] {
+            let d = parse_duration(text).expect("valid");
+            assert_eq!(format_duration(d), text);
+            assert_eq!(parse_duration(&format_duration(d)), Ok(d));
+        }
+        assert_eq!(format_clock(Duration::from_secs(3725)), "1:02:05");
+    }
+
+    #[test]
+    fn decibels_convert_both_ways() {
+        assert!((Decibels(-6.0).amplitude() - 0.501).abs() < 1e-3);
+        assert_eq!(Decibels::SILENCE.amplitude(), 0.0);
+        assert!((Decibels::from_amplitude(0.5).0 + 6.02).abs() < 0.01);
+        assert_eq!(Decibels::from_amplitude(0.0), Decibels::SILENCE);
+    }
+}
