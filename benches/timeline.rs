@@ -1,1 +1,2 @@
+//! Criterion benchmark of the timeline engine (filled in below).
 fn main() {}

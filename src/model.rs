@@ -229,6 +229,8 @@ pub struct Phase {
     pub id: String,
     /// Human title.
     pub title: String,
+    /// What the people in the room do in this phase, printed when it starts.
+    pub guidance: Option<String>,
     /// How the phase ends.
     pub advance: Advance,
     /// The shortest time the phase is meant to last (shown to remotes, used by `render`).
