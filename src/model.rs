@@ -165,7 +165,18 @@ pub struct RemoteDef {
     /// Device address (Zigbee2MQTT friendly name).
     pub address: String,
     /// Action value → command.
-    pub actions: Vec<(String, Command)>,
+    pub actions: Vec<RemoteAction>,
+}
+
+/// One binding of a remote: an action value and the command it sends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteAction {
+    /// The action value the device publishes (`single`, `arrow_left_click`…).
+    pub action: String,
+    /// The command it sends.
+    pub command: Command,
+    /// Byte span of the command in the rig file, for checks against a ceremony's phases.
+    pub span: std::ops::Range<usize>,
 }
 
 impl Rig {

@@ -77,8 +77,10 @@ pub struct RawLayer {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLight {
-    pub driver: Str,
-    pub address: Str,
+    // Optional here so that a light missing one of them is still known by name; `resolve`
+    // reports the missing key.
+    pub driver: Option<Str>,
+    pub address: Option<Str>,
     pub native_fade: Option<bool>,
     pub max_fade: Option<Str>,
     pub min_level: Option<Num>,

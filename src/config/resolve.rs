@@ -19,8 +19,8 @@ use crate::command::Command;
 use crate::lights::target::{Effect, LightColor, LightTarget};
 use crate::model::{
     Advance, AudioSettings, Ceremony, Cue, DEVICE_CURVES, DRIVERS, GroupDef, LayerCue, LayerDef,
-    LayerPatch, LightCue, LightDef, LightOptionsDef, MqttSettings, OneShot, Phase, RemoteDef, Rig,
-    Scene, Source,
+    LayerPatch, LightCue, LightDef, LightOptionsDef, MqttSettings, OneShot, Phase, RemoteAction,
+    RemoteDef, Rig, Scene, Source,
 };
 use crate::tween::Curve;
 use crate::units::{Decibels, format_duration, parse_duration};
@@ -46,6 +46,7 @@ pub struct Loader {
     /// Every problem found so far.
     pub diags: Diagnostics,
     rigs: HashMap<PathBuf, Option<Arc<Rig>>>,
+    rig_files: HashMap<PathBuf, Arc<SourceFile>>,
     scenes: HashMap<(PathBuf, PathBuf), Option<ResolvedScene>>,
     files: usize,
 }
@@ -84,16 +85,20 @@ impl Loader {
         }
     }
 
-    /// Reads and checks a rig file.
+    /// Reads and checks a rig file. A rig with problems is still returned (without its broken
+    /// parts) so that scenes can be checked against the rest; the problems are in `diags`.
     pub fn rig(&mut self, path: &Path) -> Option<Arc<Rig>> {
         let key = canonical(path);
         if let Some(cached) = self.rigs.get(&key) {
             return cached.clone();
         }
         let rig = self.read(path).and_then(|file| {
+            self.rig_files.insert(key.clone(), Arc::clone(&file));
+            let before = self.diags.len();
             let raw: RawRig = deserialize(&file, &mut self.diags)?;
             let mut ctx = Ctx {
                 file: &file,
+                cut: self.diags.len() != before,
                 diags: &mut self.diags,
             };
             resolve_rig(&mut ctx, raw, path).map(Arc::new)
@@ -108,33 +113,35 @@ impl Loader {
         let path = dir.join("ceremony.toml");
         let file = self.read(&path)?;
         let raw: RawCeremony = deserialize(&file, &mut self.diags)?;
+        let cut = self.diags.len() != before;
         let rig_path = match (rig_override, &raw.rig) {
-            (Some(p), _) => p.to_owned(),
+            (Some(p), _) => Some(p.to_owned()),
             (None, Some(r)) => {
                 let p = dir.join(r.get_ref());
-                if !p.is_file() {
+                if p.is_file() {
+                    Some(p)
+                } else {
                     self.diags.error(
                         &file,
                         r.span(),
                         format!("rig file `{}` not found", p.display()),
                     );
-                    return None;
+                    None
                 }
-                p
             }
-            (None, None) => match find_rig(dir) {
-                Some(p) => p,
-                None => {
+            (None, None) => {
+                let found = find_rig(dir);
+                if found.is_none() {
                     self.diags.error(
                         &file,
                         0..0,
                         "no rig found: put a rig.toml in this folder or a parent, set `rig = …`, or pass --rig",
                     );
-                    return None;
                 }
-            },
+                found
+            }
         };
-        let rig = self.rig(&rig_path);
+        let rig = rig_path.and_then(|p| self.rig(&p));
         let sounds = match &raw.sounds {
             Some(s) => {
                 let p = dir.join(s.get_ref());
@@ -155,6 +162,7 @@ impl Loader {
         let mut ctx = Ctx {
             file: &file,
             diags: &mut self.diags,
+            cut,
         };
         let transition = ctx
             .positive_opt(raw.transition.as_ref(), "transition")
@@ -234,6 +242,7 @@ impl Loader {
             });
         }
         let rig = rig?;
+        self.check_remote_phases(&rig, &raw);
         let sounds = sounds.unwrap_or_else(|| dir.join("sounds"));
         let mut phases = Vec::new();
         for p in pending {
@@ -302,22 +311,49 @@ impl Loader {
         })
     }
 
+    /// Reports remote bindings that `goto` a phase this ceremony does not have.
+    fn check_remote_phases(&mut self, rig: &Rig, raw: &RawCeremony) {
+        let Some(file) = self.rig_files.get(&canonical(&rig.path)).cloned() else {
+            return;
+        };
+        let ids: Vec<&str> = raw.phase.iter().map(|p| p.id.get_ref().as_str()).collect();
+        for remote in &rig.remotes {
+            for binding in &remote.actions {
+                if let Command::Goto(id) = &binding.command
+                    && !ids.contains(&id.as_str())
+                {
+                    let hint = suggest(id, &ids)
+                        .map(|s| format!("; did you mean `{s}`?"))
+                        .unwrap_or_default();
+                    self.diags.error(
+                        &file,
+                        binding.span.clone(),
+                        format!("unknown phase `{id}`: this ceremony has no such phase{hint}"),
+                    );
+                }
+            }
+        }
+    }
+
     /// Reads and checks a scene against a rig, with sound files looked up in `sounds`.
-    /// Returns the scene, its source and the span of each cue's `at`, in cue order.
+    /// Returns the scene, its source and the span of each cue's `at`, in cue order. A scene
+    /// with problems is still returned (without its broken parts) so that cross-checks run;
+    /// the problems are in `diags`.
     pub fn scene(&mut self, path: &Path, rig: &Arc<Rig>, sounds: &Path) -> Option<ResolvedScene> {
         let key = (canonical(path), canonical(&rig.path));
         if let Some(cached) = self.scenes.get(&key) {
             return cached.clone();
         }
         let result = self.read(path).and_then(|file| {
+            let before = self.diags.len();
             let raw: RawScene = deserialize(&file, &mut self.diags)?;
             let mut ctx = Ctx {
                 file: &file,
+                cut: self.diags.len() != before,
                 diags: &mut self.diags,
             };
-            let before = ctx.diags.len();
             let (scene, spans) = resolve_scene(&mut ctx, raw, path, rig, sounds);
-            (ctx.diags.len() == before).then(|| (Arc::new(scene), Arc::clone(&file), spans))
+            Some((Arc::new(scene), Arc::clone(&file), spans))
         });
         self.scenes.insert(key, result.clone());
         result
@@ -385,6 +421,9 @@ fn toml_files_in(dir: &Path) -> Vec<String> {
 struct Ctx<'a> {
     file: &'a Arc<SourceFile>,
     diags: &'a mut Diagnostics,
+    /// The first stage already cut broken keys from this file: checks that a table "says
+    /// something" would only echo those problems, so they are skipped.
+    cut: bool,
 }
 
 impl Ctx<'_> {
@@ -492,7 +531,6 @@ impl Ctx<'_> {
 
 #[allow(clippy::too_many_lines)]
 fn resolve_rig(ctx: &mut Ctx<'_>, raw: RawRig, path: &Path) -> Option<Rig> {
-    let before = ctx.diags.len();
     ctx.identifier(&raw.room, "room name");
     if let Some(b) = &raw.broker {
         check_broker(ctx, b);
@@ -647,7 +685,11 @@ fn resolve_rig(ctx: &mut Ctx<'_>, raw: RawRig, path: &Path) -> Option<Rig> {
                 ctx.error(action.span(), "an action value must not be empty");
             }
             match Command::parse(command.get_ref()) {
-                Ok(cmd) => actions.push((action.get_ref().clone(), cmd)),
+                Ok(cmd) => actions.push(RemoteAction {
+                    action: action.get_ref().clone(),
+                    command: cmd,
+                    span: command.span(),
+                }),
                 Err(err) => ctx.error(command.span(), format!("{err}")),
             }
         }
@@ -658,7 +700,7 @@ fn resolve_rig(ctx: &mut Ctx<'_>, raw: RawRig, path: &Path) -> Option<Rig> {
             actions,
         });
     }
-    (ctx.diags.len() == before).then(|| Rig {
+    Some(Rig {
         path: path.to_owned(),
         room: raw.room.into_inner(),
         broker: raw.broker.map(Spanned::into_inner),
@@ -721,12 +763,34 @@ fn unknown_name(ctx: &mut Ctx<'_>, s: &Str, what: &str, known: &[&str]) {
 }
 
 fn resolve_light(ctx: &mut Ctx<'_>, name: &Str, raw: &RawLight) -> LightDef {
-    let driver = ctx
-        .one_of(&raw.driver, "driver", &DRIVERS)
-        .unwrap_or("template");
-    if raw.address.get_ref().trim().is_empty() {
-        ctx.error(raw.address.span(), "`address` must not be empty");
-    }
+    let driver = match &raw.driver {
+        Some(d) => ctx.one_of(d, "driver", &DRIVERS).unwrap_or("template"),
+        None => {
+            ctx.error(
+                name.span(),
+                format!(
+                    "light `{}` has no `driver`; expected one of {}",
+                    name.get_ref(),
+                    DRIVERS.map(|d| format!("`{d}`")).join(", ")
+                ),
+            );
+            "template"
+        }
+    };
+    let address = match &raw.address {
+        Some(a) if a.get_ref().trim().is_empty() => {
+            ctx.error(a.span(), "`address` must not be empty");
+            String::new()
+        }
+        Some(a) => a.get_ref().clone(),
+        None => {
+            ctx.error(
+                name.span(),
+                format!("light `{}` has no `address`", name.get_ref()),
+            );
+            String::new()
+        }
+    };
     let curve = raw
         .curve
         .as_ref()
@@ -790,16 +854,18 @@ fn resolve_light(ctx: &mut Ctx<'_>, name: &Str, raw: &RawLight) -> LightDef {
             );
         }
     }
-    if driver == "template" && (raw.topic.is_none() || raw.payload.is_none()) {
+    if let Some(d) = raw.driver.as_ref().filter(|d| d.get_ref() == "template")
+        && (raw.topic.is_none() || raw.payload.is_none())
+    {
         ctx.error(
-            raw.driver.span(),
+            d.span(),
             "the `template` driver needs `topic` and `payload` templates",
         );
     }
     LightDef {
         name: name.get_ref().clone(),
         driver: driver.to_owned(),
-        address: raw.address.get_ref().clone(),
+        address,
         options: LightOptionsDef {
             native_fade: raw.native_fade,
             max_fade: raw
@@ -1035,7 +1101,7 @@ fn resolve_layer_target(
         }
         None => None,
     };
-    if !has_source && !stop && raw.gain_db.is_none() {
+    if !has_source && !stop && raw.gain_db.is_none() && !ctx.cut {
         ctx.error(
             name.span(),
             format!(
@@ -1156,6 +1222,9 @@ fn resolve_light_target(ctx: &mut Ctx<'_>, name: &Str, raw: &RawLightTarget) -> 
         _ => Effect::None,
     });
     if level.is_none() && color.is_none() && effect.is_none() && ctx.diags.len() == before {
+        if ctx.cut {
+            return None;
+        }
         ctx.error(
             name.span(),
             format!(
