@@ -1,1 +1,2 @@
+//! Timeline benchmarks (placeholder until the timeline lands).
 fn main() {}
