@@ -124,7 +124,11 @@ mod tests {
 
     #[test]
     fn device_curves_round_trip_with_min_level() {
-        for curve in [DeviceCurve::Cie, DeviceCurve::Linear, DeviceCurve::Gamma(2.2)] {
+        for curve in [
+            DeviceCurve::Cie,
+            DeviceCurve::Linear,
+            DeviceCurve::Gamma(2.2),
+        ] {
             for min in [0.0, 0.004, 0.15] {
                 assert_eq!(curve.device_from_perceived(0.0, min), 0.0);
                 assert!((curve.device_from_perceived(1.0, min) - 1.0).abs() < 1e-6);
@@ -135,7 +139,10 @@ mod tests {
                     assert!(d >= min && d > last, "{curve:?} min={min} p={p}");
                     last = d;
                     let back = curve.perceived_from_device(d, min);
-                    assert!((back - p).abs() < 2e-3, "{curve:?} min={min} p={p} back={back}");
+                    assert!(
+                        (back - p).abs() < 2e-3,
+                        "{curve:?} min={min} p={p} back={back}"
+                    );
                 }
             }
         }

@@ -78,6 +78,18 @@ pub enum ShellyGen {
     Gen2,
 }
 
+/// Which Shelly component drives the light: it picks the gen1 topic path and the gen2 RPC method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ShellyComponent {
+    /// A dimmer or white light: gen1 `light/<ch>` (Duo: also `temp`), gen2 `Light.Set`.
+    #[default]
+    Light,
+    /// A tunable-white light: gen1 `light/<ch>` with `temp`, gen2 `CCT.Set` with `ct`.
+    Cct,
+    /// A colour light: gen1 `color/<ch>` with `red`/`green`/`blue`/`gain`, gen2 `RGB.Set`.
+    Rgb,
+}
+
 /// Driver-specific settings. The variant decides the [`DriverKind`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum DriverSettings {
@@ -94,6 +106,8 @@ pub enum DriverSettings {
         generation: ShellyGen,
         /// Light channel (`light/<ch>` on gen1, `id` on gen2). Default 0.
         channel: u8,
+        /// Component type of the light. Default [`ShellyComponent::Light`].
+        component: ShellyComponent,
         /// Gen2 RPC `src`: replies go to `<src>/rpc`. Default `sanctum`.
         src: String,
     },
@@ -149,6 +163,7 @@ impl DriverSettings {
             DriverKind::Shelly => Self::Shelly {
                 generation: ShellyGen::Gen1,
                 channel: 0,
+                component: ShellyComponent::Light,
                 src: "sanctum".to_owned(),
             },
             DriverKind::HaJson => Self::HaJson {
@@ -214,12 +229,13 @@ impl LightOptions {
         Self::with_driver(DriverSettings::defaults(kind))
     }
 
-    /// Defaults for a Shelly of the given generation on `channel`.
+    /// Defaults for a Shelly of the given generation, channel and component.
     #[must_use]
-    pub fn shelly(generation: ShellyGen, channel: u8) -> Self {
+    pub fn shelly(generation: ShellyGen, channel: u8, component: ShellyComponent) -> Self {
         Self::with_driver(DriverSettings::Shelly {
             generation,
             channel,
+            component,
             src: "sanctum".to_owned(),
         })
     }
@@ -348,7 +364,9 @@ pub enum OptionsError {
     #[error("failed to use max_rate {0}: it must be a positive number of messages per second")]
     Rate(f32),
     /// `min_level` is outside 0..1.
-    #[error("failed to use min_level {0}: it must be a device fraction from 0 up to (not including) 1")]
+    #[error(
+        "failed to use min_level {0}: it must be a device fraction from 0 up to (not including) 1"
+    )]
     MinLevel(f32),
     /// `kelvin_range` is empty or reversed.
     #[error("failed to use kelvin_range {0}..{1}: write the warmest first, like 2200..6500")]
@@ -406,7 +424,8 @@ pub fn check_template(template: &str) -> Result<(), OptionsError> {
 pub(crate) fn placeholders(template: &str) -> impl Iterator<Item = &str> {
     template.match_indices('{').filter_map(move |(start, _)| {
         let rest = &template[start + 1..];
-        let end = rest.find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))?;
+        let end =
+            rest.find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))?;
         (end > 0 && rest[end..].starts_with('}')).then(|| &rest[..end])
     })
 }
