@@ -274,6 +274,16 @@ fn segment_error(fade: &Fade, elapsed: Duration, bounds: &[Duration], opts: &Lig
     worst
 }
 
+/// Shortest spacing between two commands of this plan: a command that carries a colour costs
+/// two messages on a split-colour light, so it needs twice the light's message spacing.
+fn command_spacing(opts: &LightOptions, colored: bool) -> Duration {
+    if opts.split_color && colored {
+        opts.min_spacing() * 2
+    } else {
+        opts.min_spacing()
+    }
+}
+
 fn ceil_div(a: Duration, b: Duration) -> u32 {
     if b.is_zero() {
         return 1;
@@ -283,7 +293,8 @@ fn ceil_div(a: Duration, b: Duration) -> u32 {
 }
 
 fn native_segments(fade: &Fade, elapsed: Duration, rem: Duration, opts: &LightOptions) -> Schedule {
-    let spacing = opts.min_spacing().max(opts.transition_resolution());
+    let colored = fade.state_at_eased(1.0).color.is_some();
+    let spacing = command_spacing(opts, colored).max(opts.transition_resolution());
     // Never more segments than the rate allows (each segment is one message).
     let cap = u32::try_from(rem.as_micros() / spacing.as_micros().max(1))
         .unwrap_or(u32::MAX)
@@ -321,9 +332,9 @@ fn software_steps(
     e0: f32,
     opts: &LightOptions,
 ) -> Schedule {
-    let spacing = opts.min_spacing();
     let now = fade.state_at_eased(e0);
     let end = fade.state_at_eased(1.0);
+    let spacing = command_spacing(opts, end.color.is_some());
     let dl = (end.level - now.level).abs() * 100.0;
     let dm = match (mired_of(now.color), mired_of(end.color)) {
         (Some(a), Some(b)) => (a - b).abs(),
@@ -588,6 +599,16 @@ mod tests {
         );
         assert_spaced(&s, Duration::from_secs(2));
         assert!(s.len() <= 30, "{}", s.len());
+    }
+
+    #[test]
+    fn split_colour_steps_leave_room_for_both_messages() {
+        let mut opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
+        opts.native_fade = false;
+        opts.split_color = true;
+        let s = plan(full_cool(), &warm(0.2), mins(1), Curve::Linear, &opts);
+        assert_spaced(&s, Duration::from_secs(2));
+        assert!(s.len() <= 30 && s.len() >= 20, "{}", s.len());
     }
 
     #[test]
