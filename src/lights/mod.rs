@@ -2,6 +2,14 @@
 //! options, perceptual curves, fade planning, effects, pacing and the per-rig controller, all
 //! without I/O or a clock: time is always a parameter. The MQTT bus (which owns rumqttc) lives
 //! elsewhere and only drives [`controller::LightController`].
+//!
+//! Flow: the engine calls [`controller::LightController::apply`] with a [`LightTarget`]
+//! (perceived level, colour, effect), a fade duration and a [`crate::tween::Curve`]. The
+//! controller plans the fade ([`plan`]) in perceived lightness, maps each point to the device's
+//! value through its [`curve::DeviceCurve`] and `min_level`, starts the target's effect
+//! ([`effects`]) when the fade ends, encodes commands with the light's driver ([`drivers`]) and
+//! paces them per light ([`pace`]). The bus calls `poll(now)` at `next_deadline()` and
+//! publishes what comes back (never retained), and `current_commands(now)` after a reconnect.
 
 pub mod command;
 pub mod controller;
