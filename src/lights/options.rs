@@ -200,7 +200,8 @@ pub struct LightOptions {
     /// Send brightness and colour as separate messages (IKEA bulbs drop the brightness
     /// transition when both come in one Z2M command; reference §1.1).
     pub split_color: bool,
-    /// The address is a group (a Zigbee broadcast): use the lower group rate.
+    /// The address is a group (a Zigbee broadcast). Set it with [`LightOptions::as_group`],
+    /// which also lowers `max_rate` to the group default of 0.5 message/s.
     pub group: bool,
 }
 
