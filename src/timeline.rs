@@ -329,7 +329,7 @@ impl Moving {
 }
 
 /// The ceremony engine. See the module documentation.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Timeline {
     ceremony: Arc<Ceremony>,
     rig: Arc<Rig>,
