@@ -54,6 +54,9 @@ pub struct BusConfig {
     pub router: Router,
     /// Retained Home Assistant discovery configs (empty when discovery is off).
     pub discovery: Vec<Publish>,
+    /// Publish availability (`online`, Last Will and clean `offline`) on the status topic.
+    /// Off for helpers such as `sanctum lights test`, which must not mask a running daemon.
+    pub availability: bool,
 }
 
 /// Something for the bus to do.
@@ -169,6 +172,7 @@ impl Bus {
             clock,
             requests,
             retained,
+            availability: config.availability,
             connected: false,
             backoff: MIN_BACKOFF,
             last_error: None,
@@ -202,10 +206,7 @@ impl Bus {
     /// most `within` for it to go out; then stops the task.
     pub async fn shutdown(self, within: Duration) -> BusStats {
         let _ = self.shutdown.send(within);
-        match self.task.await {
-            Ok(stats) => stats,
-            Err(_) => BusStats::default(),
-        }
+        self.task.await.unwrap_or_default()
     }
 }
 
@@ -220,6 +221,7 @@ struct Task {
     requests: mpsc::Sender<Request>,
     /// Retained messages by topic, re-published after every connect.
     retained: BTreeMap<String, String>,
+    availability: bool,
     connected: bool,
     backoff: Duration,
     last_error: Option<String>,
@@ -264,8 +266,10 @@ impl Task {
         if !self.connected {
             return self.stats;
         }
-        let status = self.topics.status.clone();
-        self.publish(&status, OFFLINE, true);
+        if self.availability {
+            let status = self.topics.status.clone();
+            self.publish(&status, OFFLINE, true);
+        }
         let _ = self.client.try_disconnect();
         let _ = tokio::time::timeout(within, async {
             loop {
@@ -370,8 +374,10 @@ impl Task {
         if let Err(err) = self.client.try_subscribe_many(filters) {
             tracing::warn!("failed to subscribe: {err}");
         }
-        let status = self.topics.status.clone();
-        self.publish(&status, ONLINE, true);
+        if self.availability {
+            let status = self.topics.status.clone();
+            self.publish(&status, ONLINE, true);
+        }
         self.republish_retained();
         let now = self.clock.now();
         for p in self.controller.current_commands(now) {

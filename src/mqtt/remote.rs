@@ -117,7 +117,7 @@ impl Router {
                 return Routed::Ignored("retained phase");
             }
             return match text(topic, payload, MAX_COMMAND_BYTES) {
-                Ok(t) if t.is_empty() => Routed::Ignored("empty payload"),
+                Ok("") => Routed::Ignored("empty payload"),
                 Ok(t) => self.goto(topic, t, format!("mqtt:{topic}")),
                 Err(r) => r,
             };
