@@ -174,6 +174,8 @@ fn start_waiting_run(speed: &str) -> (std::process::Child, BufReader<std::proces
         }
         line.clear();
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the ceremony never started");
 }
 
