@@ -23,6 +23,20 @@ pub struct Mosquitto {
     extra: String,
 }
 
+/// Lets mosquitto, which drops from root to its own user, read (and for its data folder,
+/// write) a private temp folder and the files in it.
+pub fn open_up(dir: &Path, writable: bool) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = if writable { 0o777 } else { 0o755 };
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)).expect("chmod dir");
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        if entry.path().is_file() {
+            std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o644))
+                .expect("chmod file");
+        }
+    }
+}
+
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
@@ -50,6 +64,7 @@ impl Mosquitto {
     }
 
     fn launch(&mut self) {
+        open_up(self.dir.path(), true);
         let conf = self.dir.path().join("mosquitto.conf");
         let anon = if self.extra.contains("allow_anonymous") {
             ""
@@ -77,9 +92,10 @@ impl Mosquitto {
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             assert!(
                 Instant::now() < deadline,
-                "mosquitto did not listen on {}: {}",
+                "mosquitto did not listen on {}: {}\n{}",
                 self.port,
-                self.log()
+                self.log(),
+                std::fs::read_to_string(&conf).unwrap_or_default()
             );
             thread::sleep(Duration::from_millis(10));
         }
