@@ -266,7 +266,11 @@ fn mqtt_config(
         &[]
     };
     let discovery_on = rig.mqtt.discovery && ceremony.is_some();
-    let router = Router::new(topics.clone(), phases.clone(), remotes, discovery_on);
+    let router = if ceremony.is_some() {
+        Router::new(topics.clone(), phases.clone(), remotes, discovery_on)
+    } else {
+        Router::deaf(topics.clone())
+    };
     let discovery = if discovery_on {
         discovery::configs(&topics, &phases)
     } else {

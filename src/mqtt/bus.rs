@@ -371,7 +371,9 @@ impl Task {
             .subscriptions
             .iter()
             .map(|t| rumqttc::SubscribeFilter::new(t.clone(), QoS::AtLeastOnce));
-        if let Err(err) = self.client.try_subscribe_many(filters) {
+        if !self.subscriptions.is_empty()
+            && let Err(err) = self.client.try_subscribe_many(filters)
+        {
             tracing::warn!("failed to subscribe: {err}");
         }
         if self.availability {
@@ -420,7 +422,13 @@ impl Task {
                 let event = state::error_event(&topic, &why);
                 self.publish(&event_topic, &event, false);
             }
-            Routed::HomeAssistantOnline => self.republish_retained(),
+            Routed::HomeAssistantOnline => {
+                if self.availability {
+                    let status = self.topics.status.clone();
+                    self.publish(&status, ONLINE, true);
+                }
+                self.republish_retained();
+            }
             Routed::Ignored(why) => tracing::trace!("ignored: {why}"),
         }
     }

@@ -56,6 +56,7 @@ pub struct Router {
     phases: Vec<String>,
     bindings: Vec<Binding>,
     discovery: bool,
+    listen: bool,
 }
 
 impl Router {
@@ -81,6 +82,17 @@ impl Router {
             phases,
             bindings,
             discovery,
+            listen: true,
+        }
+    }
+
+    /// A router that subscribes to nothing (for helpers such as `sanctum lights test`, which
+    /// must not take commands meant for a running daemon).
+    #[must_use]
+    pub fn deaf(topics: Topics) -> Self {
+        Self {
+            listen: false,
+            ..Self::new(topics, Vec::new(), &[], false)
         }
     }
 
@@ -88,6 +100,9 @@ impl Router {
     /// messages elsewhere on the broker never arrive).
     #[must_use]
     pub fn subscriptions(&self) -> Vec<String> {
+        if !self.listen {
+            return Vec::new();
+        }
         let mut out = vec![
             self.topics.cmd.clone(),
             self.topics.all_cmd.clone(),
