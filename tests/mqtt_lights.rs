@@ -323,6 +323,7 @@ fn after_a_broker_restart_every_light_holds_its_current_target() {
             .first()
             .unwrap_or_else(|| panic!("{topic}: nothing after the restart"));
         let delay = first.at.duration_since(back);
+        eprintln!("restart: {topic} back {delay:?} after the broker's return");
         assert!(
             delay <= Duration::from_secs(2),
             "{topic}: {delay:?} after the broker's return"
