@@ -206,6 +206,61 @@ mod tests {
     }
 
     #[test]
+    fn state_follows_the_engine() {
+        use std::sync::Arc;
+
+        use crate::command::Command;
+        use crate::timeline::Timeline;
+
+        let loaded =
+            crate::config::load_ceremony(std::path::Path::new("tests/fixtures/mqtt"), None)
+                .expect("fixture loads");
+        let mut tl = Timeline::new(Arc::new(loaded.ceremony), loaded.rig);
+        let wall = |t: Duration| UNIX_EPOCH + Duration::from_secs(1_777_663_800) + t;
+        let idle: Value =
+            serde_json::from_str(&state_payload(&tl, Duration::ZERO, &wall)).expect("json");
+        assert_eq!(idle["mode"], "idle");
+        assert!(idle["phase"].is_null());
+        assert_eq!(phase_payload(&tl, Duration::ZERO), "idle");
+        let mut events = Vec::new();
+        tl.command(Duration::ZERO, &Command::Start, &mut events)
+            .expect("start");
+        tl.command(Duration::from_secs(5), &Command::Next, &mut events)
+            .expect("next");
+        let now = Duration::from_secs(6);
+        let v: Value = serde_json::from_str(&state_payload(&tl, now, &wall)).expect("json");
+        assert_eq!(v["ceremony"], "mqtt");
+        assert_eq!(v["phase"], "two");
+        assert_eq!(v["title"], "Two");
+        assert_eq!(v["index"], 1);
+        assert_eq!(v["phases"], 4);
+        assert_eq!(v["paused"], false);
+        assert_eq!(v["mode"], "running");
+        assert_eq!(v["phase_started_at"], "2026-05-01T19:30:05.000+00:00");
+        assert!(v["phase_ends_at"].is_null(), "manual phases have no end");
+        assert_eq!(phase_payload(&tl, now), "two");
+        tl.command(now, &Command::Pause, &mut events)
+            .expect("pause");
+        let v: Value = serde_json::from_str(&state_payload(&tl, now, &wall)).expect("json");
+        assert_eq!(
+            (v["paused"].clone(), v["mode"].clone()),
+            (json!(true), json!("paused"))
+        );
+        let lines: Vec<Value> = events
+            .iter()
+            .filter_map(|e| event_payload(e, &tl, &wall))
+            .map(|l| serde_json::from_str(&l).expect("json line"))
+            .collect();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l["event"] == "phase" && l["trigger"] == "next")
+        );
+        assert!(lines.iter().any(|l| l["event"] == "paused"));
+        assert!(lines.iter().all(|l| l["event"] != "light"));
+    }
+
+    #[test]
     fn event_lines_are_json() {
         let req = Request {
             command: crate::command::Command::Goto("soaking".into()),
