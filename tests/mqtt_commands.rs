@@ -203,3 +203,39 @@ fn a_thousand_malformed_payloads_change_nothing() {
     rec.wait_for(Duration::from_secs(5), phase_is("two"))
         .unwrap_or_else(|| panic!("a live `next` after the flood: {}", daemon.stderr()));
 }
+
+#[test]
+fn home_assistant_discovery_is_retained_and_republished_on_its_birth() {
+    let broker = Mosquitto::start();
+    let mut daemon = start_daemon(&broker);
+    let rec = Recorder::new(broker.port, &["sanctum/fixture/state"]);
+    rec.wait_for(Duration::from_secs(10), phase_is("one"))
+        .unwrap_or_else(|| panic!("the ceremony started: {}", daemon.stderr()));
+    let ha = Recorder::new(broker.port, &["homeassistant/#"]);
+    let select = "homeassistant/select/sanctum_fixture/phase/config";
+    let m = ha
+        .wait_for(Duration::from_secs(3), |m| m.topic == select)
+        .expect("a retained phase select");
+    assert!(m.retain);
+    let v = json(&m);
+    assert_eq!(
+        v["options"],
+        serde_json::json!(["one", "two", "three", "four"])
+    );
+    assert_eq!(v["command_topic"], "sanctum/fixture/phase/set");
+    for b in ["next", "pause", "stop"] {
+        let topic = format!("homeassistant/button/sanctum_fixture/{b}/config");
+        assert!(ha.on(&topic).first().is_some_and(|m| m.retain), "{topic}");
+    }
+    let sensor = "homeassistant/sensor/sanctum_fixture/phase_end/config";
+    assert_eq!(json(&ha.on(sensor)[0])["device_class"], "timestamp");
+    ha.clear();
+    mosquitto_pub(broker.port, "homeassistant/status", "online", false);
+    ha.wait_for(Duration::from_secs(3), |m| m.topic == select && !m.retain)
+        .expect("discovery again when Home Assistant comes online");
+    // The select drives the phase.
+    mosquitto_pub(broker.port, "sanctum/fixture/phase/set", "three", false);
+    rec.wait_for(Duration::from_secs(3), phase_is("three"))
+        .expect("the select's option is a goto");
+    assert!(daemon.running());
+}

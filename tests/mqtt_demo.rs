@@ -125,3 +125,52 @@ fn without_a_broker_the_ceremony_goes_on_and_says_so_once() {
     );
     assert!(log.contains("keeps trying in the background"), "{log}");
 }
+
+#[test]
+fn lights_test_fades_one_light_there_and_back() {
+    let broker = Mosquitto::start();
+    let rec = Recorder::new(broker.port, &["zigbee2mqtt/#", "sanctum/#", "cmnd/#"]);
+    let out = Command::new(assert_cmd::cargo::cargo_bin("sanctum"))
+        .args(["lights", "test", "candle", "--rig", "scenes/demo/rig.toml"])
+        .args(["--broker", &broker.url()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let msgs = rec.all();
+    let candle: Vec<serde_json::Value> = msgs
+        .iter()
+        .filter(|m| m.topic == "zigbee2mqtt/demo_candle/set")
+        .map(json)
+        .collect();
+    assert!(
+        candle
+            .iter()
+            .any(|v| v["state"] == "ON" && v["brightness"].as_u64().unwrap_or(0) > 100),
+        "a visible fade up: {candle:?}"
+    );
+    assert_eq!(
+        candle.last().unwrap()["state"],
+        "OFF",
+        "and back: {candle:?}"
+    );
+    assert!(
+        msgs.iter()
+            .all(|m| m.topic.starts_with("zigbee2mqtt/demo_candle")),
+        "only the tested light, and no availability that would mask a daemon: {msgs:?}"
+    );
+    let unknown = Command::new(assert_cmd::cargo::cargo_bin("sanctum"))
+        .args(["lights", "test", "nope", "--rig", "scenes/demo/rig.toml"])
+        .args(["--broker", &broker.url()])
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    let err = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        err.contains("no such light") && err.contains("`candle`"),
+        "{err}"
+    );
+}
