@@ -92,6 +92,14 @@ pub struct BusHandle {
 }
 
 impl BusHandle {
+    /// A handle whose messages go to the returned receiver instead of a bus (for tests and
+    /// for recording what an output would do).
+    #[must_use]
+    pub fn detached() -> (Self, mpsc::UnboundedReceiver<BusMsg>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Self { tx }, rx)
+    }
+
     /// Queues `msg`; silently dropped once the bus has stopped.
     pub fn send(&self, msg: BusMsg) {
         let _ = self.tx.send(msg);

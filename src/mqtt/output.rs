@@ -101,3 +101,81 @@ impl Feedback for MqttOutput {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::command::Command;
+
+    #[test]
+    fn engine_events_become_light_calls_state_and_events() {
+        let loaded =
+            crate::config::load_ceremony(std::path::Path::new("tests/fixtures/mqtt"), None)
+                .expect("fixture loads");
+        let mut tl = Timeline::new(Arc::new(loaded.ceremony), loaded.rig);
+        let (bus, mut rx) = BusHandle::detached();
+        let mut out = MqttOutput::new(bus, Topics::new("fixture"), Clock::start(1.0));
+        // As the run loop does: each command's events are delivered before the next one.
+        for (at, cmd) in [
+            (0, Command::Start),
+            (2, Command::Pause),
+            (3, Command::Resume),
+        ] {
+            let mut events = Vec::new();
+            tl.command(Duration::from_secs(at), &cmd, &mut events)
+                .expect("command applies");
+            for e in &events {
+                out.apply(e, &tl);
+            }
+        }
+        let mut msgs = Vec::new();
+        while let Ok(m) = rx.try_recv() {
+            msgs.push(m);
+        }
+        let lights: Vec<usize> = msgs
+            .iter()
+            .filter_map(|m| match m {
+                BusMsg::Light { index, .. } => Some(*index),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(lights, vec![0, 1], "both fixture lights move at the start");
+        assert!(msgs.contains(&BusMsg::Pause(Duration::from_secs(2))));
+        assert!(msgs.contains(&BusMsg::Resume(Duration::from_secs(3))));
+        let published: Vec<&Publish> = msgs
+            .iter()
+            .filter_map(|m| match m {
+                BusMsg::Publish(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        let states: Vec<&&Publish> = published
+            .iter()
+            .filter(|p| p.topic == "sanctum/fixture/state")
+            .collect();
+        assert!(states.iter().all(|p| p.retain));
+        assert!(
+            states
+                .iter()
+                .any(|p| p.payload.contains(r#""paused":true"#))
+        );
+        assert!(
+            published
+                .iter()
+                .any(|p| p.topic == "sanctum/fixture/phase" && p.payload == "one" && p.retain)
+        );
+        assert!(
+            published
+                .iter()
+                .filter(|p| p.topic == "sanctum/fixture/event")
+                .all(|p| !p.retain)
+        );
+        // Unchanged state is not published twice in a row.
+        for w in states.windows(2) {
+            assert_ne!(w[0].payload, w[1].payload);
+        }
+    }
+}
