@@ -239,3 +239,24 @@ fn home_assistant_discovery_is_retained_and_republished_on_its_birth() {
         .expect("the select's option is a goto");
     assert!(daemon.running());
 }
+
+#[test]
+fn the_last_will_says_offline_when_the_daemon_dies() {
+    let broker = Mosquitto::start();
+    let rec = Recorder::new(broker.port, &["sanctum/fixture/status"]);
+    let mut daemon = start_daemon(&broker);
+    rec.wait_for(Duration::from_secs(10), |m| m.payload == "online")
+        .unwrap_or_else(|| panic!("online: {}", daemon.stderr()));
+    daemon.child.kill().unwrap();
+    daemon.child.wait().unwrap();
+    rec.wait_for(Duration::from_secs(5), |m| m.payload == "offline")
+        .expect("the broker published the Last Will");
+    let r = Recorder::new(broker.port, &["sanctum/fixture/status"]);
+    let m = r
+        .wait_for(Duration::from_secs(2), |m| {
+            m.topic == "sanctum/fixture/status"
+        })
+        .expect("retained status");
+    assert!(m.retain);
+    assert_eq!(m.payload, "offline");
+}
