@@ -156,7 +156,8 @@ pub fn run_ceremony(
             Some(config) => {
                 let topics = config.topics.clone();
                 let controller = LightController::new(specs, seed());
-                let bus = Bus::start(config, controller, clock, tx.clone())?;
+                // Lights run on real time so that --speed never multiplies bulb rates.
+                let bus = Bus::start(config, controller, clock.at_speed(1.0), tx.clone())?;
                 Some((MqttOutput::new(bus.handle(), topics, clock), bus))
             }
             None => None,

@@ -174,3 +174,44 @@ fn lights_test_fades_one_light_there_and_back() {
         "{err}"
     );
 }
+
+#[test]
+fn a_sped_up_rehearsal_never_speeds_up_the_bulbs_message_rate() {
+    let broker = Mosquitto::start();
+    let rec = Recorder::new(
+        broker.port,
+        &["zigbee2mqtt/#", "cmnd/#", "wled/#", "shellyduo-demo/#"],
+    );
+    // At 20× the demo's candle and breathe phases arrive within seconds.
+    let mut daemon = Daemon::start(&[
+        "run",
+        "scenes/demo",
+        "--broker",
+        &broker.url(),
+        "--speed",
+        "20",
+    ]);
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(daemon.running(), "{}", daemon.stderr());
+    let msgs = rec.all();
+    let mut topics: Vec<&str> = msgs.iter().map(|m| m.topic.as_str()).collect();
+    topics.sort_unstable();
+    topics.dedup();
+    assert!(topics.len() >= 3, "{topics:?}");
+    for topic in topics {
+        let times: Vec<_> = msgs
+            .iter()
+            .filter(|m| m.topic == topic)
+            .map(|m| m.at)
+            .collect();
+        for w in times.windows(2) {
+            let gap = w[1].duration_since(w[0]);
+            // 1 msg/s per bulb in real time (Tasmota's OFF may add one more message to a batch,
+            // which the pacer counts double); 100 ms of delivery jitter allowed.
+            assert!(
+                gap >= Duration::from_millis(900),
+                "{topic}: {gap:?} apart at --speed 20"
+            );
+        }
+    }
+}

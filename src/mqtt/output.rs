@@ -3,6 +3,13 @@
 //! pause, volume and ending changes refresh the retained state and phase; cues, sounds and
 //! ignored commands become event lines. It must not block, publish by itself or read the
 //! clock other than through the run's [`Clock`] (for wall-clock timestamps).
+//!
+//! The lights run on real time, whatever `--speed` says: engine times and fade lengths are
+//! divided by the run's speed on the way to the bus (whose clock is
+//! [`Clock::at_speed`]`(1.0)`), so a sped-up rehearsal fades faster but never sends real
+//! bulbs more than their message rate.
+
+use std::time::Duration;
 
 use super::bus::{BusHandle, BusMsg};
 use super::state;
@@ -43,8 +50,13 @@ impl MqttOutput {
         }));
     }
 
+    /// Engine time (or an engine duration) in the lights' real time.
+    fn light_time(&self, t: Duration) -> Duration {
+        t.div_f64(self.clock.speed())
+    }
+
     /// Publishes the retained state and phase if they changed.
-    pub fn refresh_state(&mut self, timeline: &Timeline, at: std::time::Duration) {
+    pub fn refresh_state(&mut self, timeline: &Timeline, at: Duration) {
         let clock = self.clock;
         let wall = move |t| clock.wall_at(t);
         let s = state::state_payload(timeline, at, &wall);
@@ -70,17 +82,17 @@ impl Output for MqttOutput {
                 curve,
             } => {
                 self.bus.send(BusMsg::Light {
-                    at: event.at,
+                    at: self.light_time(event.at),
                     index: *light,
                     target: *target,
-                    fade: *fade,
+                    fade: self.light_time(*fade),
                     curve: *curve,
                 });
                 return;
             }
             Action::Layer { .. } => return,
-            Action::Paused => self.bus.send(BusMsg::Pause(event.at)),
-            Action::Resumed => self.bus.send(BusMsg::Resume(event.at)),
+            Action::Paused => self.bus.send(BusMsg::Pause(self.light_time(event.at))),
+            Action::Resumed => self.bus.send(BusMsg::Resume(self.light_time(event.at))),
             _ => {}
         }
         let clock = self.clock;
@@ -93,7 +105,7 @@ impl Output for MqttOutput {
 }
 
 impl Feedback for MqttOutput {
-    fn ignored(&mut self, _at: std::time::Duration, request: &Request, why: &str) {
+    fn ignored(&mut self, _at: Duration, request: &Request, why: &str) {
         self.publish(
             &self.topics.event,
             state::ignored_event(request, why),
@@ -105,7 +117,6 @@ impl Feedback for MqttOutput {
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
-    use std::time::Duration;
 
     use super::*;
     use crate::command::Command;
@@ -144,6 +155,20 @@ mod tests {
             .collect();
         assert_eq!(lights, vec![0, 1], "both fixture lights move at the start");
         assert!(msgs.contains(&BusMsg::Pause(Duration::from_secs(2))));
+        // At 4× the lights get real time: engine 2 s is 0.5 s, a 1 s fade 250 ms.
+        let (bus, mut rx) = BusHandle::detached();
+        let mut fast = MqttOutput::new(bus, Topics::new("fixture"), Clock::start(4.0));
+        fast.apply(
+            &Event {
+                at: Duration::from_secs(2),
+                action: Action::Paused,
+            },
+            &tl,
+        );
+        assert_eq!(
+            rx.try_recv().ok(),
+            Some(BusMsg::Pause(Duration::from_millis(500)))
+        );
         assert!(msgs.contains(&BusMsg::Resume(Duration::from_secs(3))));
         let published: Vec<&Publish> = msgs
             .iter()
