@@ -314,6 +314,9 @@ fn net_rig(net: &NetArgs) -> Result<Option<Arc<Rig>>, AppError> {
 
 /// Broker, room and settings for the one-shot clients.
 fn net_target(net: &NetArgs) -> Result<(Broker, String, MqttSettings), AppError> {
+    if net.no_mqtt {
+        return Err(AppError::NoBroker);
+    }
     let rig = net_rig(net)?;
     let url = net
         .broker
