@@ -10,9 +10,16 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 
+use crate::cli::NetArgs;
 use crate::clock::Clock;
 use crate::command::Command;
 use crate::config;
+use crate::lights::controller::LightController;
+use crate::lights::rig::{RigLightError, light_specs};
+use crate::model::{MqttSettings, Rig};
+use crate::mqtt::bus::BusMsg;
+use crate::mqtt::client::{self, ClientError};
+use crate::mqtt::{Broker, Bus, BusConfig, ConnectionError, MqttOutput, Router, Topics, discovery};
 use crate::printer::describe;
 use crate::run::{Feedback, Output, Request, run};
 use crate::timeline::{Event, Timeline};
@@ -30,6 +37,35 @@ pub enum AppError {
     /// The async runtime or the signal handlers could not start.
     #[error("failed to start the runtime: {0}")]
     Runtime(#[from] std::io::Error),
+    /// The MQTT connection could not be set up (credentials, TLS, URL).
+    #[error(transparent)]
+    Mqtt(#[from] ConnectionError),
+    /// A rig light cannot be driven.
+    #[error(transparent)]
+    Light(#[from] RigLightError),
+    /// A one-shot MQTT client failed.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// `send`, `status` or `lights test` without a broker.
+    #[error("failed to reach sanctum: no broker in the rig and no --broker given")]
+    NoBroker,
+    /// No rig file was found or given.
+    #[error("failed to find a rig: give --rig FILE, or --broker and --room")]
+    NoRig,
+    /// The rig has no light by that name.
+    #[error("failed to test light `{name}`: the rig has no such light; it has {known}")]
+    UnknownLight {
+        /// Name asked for.
+        name: String,
+        /// The rig's lights.
+        known: String,
+    },
+    /// The command text cannot be read.
+    #[error("failed to read the command: {0}")]
+    Command(#[from] crate::command::CommandError),
+    /// The broker never answered.
+    #[error("failed to connect to the broker at {0} within 5 s")]
+    NotConnected(String),
 }
 
 /// `sanctum check`: prints every problem, then a summary; exit 1 on any problem.
@@ -88,10 +124,11 @@ impl Feedback for Terminal {
 /// Fails when the ceremony does not load, `--from` is unknown, or the runtime cannot start.
 pub fn run_ceremony(
     ceremony: &Path,
-    rig: Option<&Path>,
     from: Option<&str>,
     speed: f64,
+    net: &NetArgs,
 ) -> Result<(), AppError> {
+    let rig = net.rig.as_deref();
     let loaded = match config::load_ceremony(ceremony, rig) {
         Ok(loaded) => loaded,
         Err(diags) => {
@@ -103,26 +140,60 @@ pub fn run_ceremony(
     if let Some(id) = from {
         timeline.start_from(id).map_err(AppError::UnknownPhase)?;
     }
+    let mqtt = mqtt_config(timeline.rig(), net, Some(timeline.ceremony()), true)?;
+    let specs = match &mqtt {
+        Some(_) => light_specs(timeline.rig())?,
+        None => Vec::new(),
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let result = runtime.block_on(async {
         let signals = crate::shutdown::signals()?;
-        let (tx, rx) = mpsc::channel(16);
-        tokio::spawn(read_terminal(tx));
+        let (tx, rx) = mpsc::channel(64);
         let clock = Clock::start(speed);
+        let bus = match mqtt {
+            Some(config) => {
+                let topics = config.topics.clone();
+                let controller = LightController::new(specs, seed());
+                // Lights run on real time so that --speed never multiplies bulb rates.
+                let bus = Bus::start(config, controller, clock.at_speed(1.0), tx.clone())?;
+                Some((MqttOutput::new(bus.handle(), topics, clock), bus))
+            }
+            None => None,
+        };
+        tokio::spawn(read_terminal(tx));
         let mut terminal = Terminal;
         let mut feedback = Terminal;
-        let mut outputs: [&mut dyn Output; 1] = [&mut terminal];
-        run(
-            &mut timeline,
-            clock,
-            rx,
-            signals,
-            &mut outputs,
-            &mut feedback,
-        )
-        .await;
+        let stats = match bus {
+            Some((mut output, bus)) => {
+                let mut mqtt_feedback = MqttOutput::new(
+                    bus.handle(),
+                    Topics::new(&output_room(net, timeline.rig())),
+                    clock,
+                );
+                let mut both = Both(&mut feedback, &mut mqtt_feedback);
+                let mut outputs: [&mut dyn Output; 2] = [&mut terminal, &mut output];
+                run(&mut timeline, clock, rx, signals, &mut outputs, &mut both).await;
+                Some(bus.shutdown(Duration::from_secs(2)).await)
+            }
+            None => {
+                let mut outputs: [&mut dyn Output; 1] = [&mut terminal];
+                run(
+                    &mut timeline,
+                    clock,
+                    rx,
+                    signals,
+                    &mut outputs,
+                    &mut feedback,
+                )
+                .await;
+                None
+            }
+        };
+        if let Some(stats) = stats {
+            tracing::debug!(?stats, "mqtt bus stopped");
+        }
         Ok::<(), AppError>(())
     });
     // The terminal reader blocks on stdin in a thread of its own; do not wait for it.
@@ -150,4 +221,221 @@ async fn read_terminal(tx: mpsc::Sender<Request>) {
             Err(err) => eprintln!("{err}"),
         }
     }
+}
+
+/// Two feedback sinks at once (the terminal and MQTT events).
+struct Both<'a>(&'a mut dyn Feedback, &'a mut dyn Feedback);
+
+impl Feedback for Both<'_> {
+    fn ignored(&mut self, at: Duration, request: &Request, why: &str) {
+        self.0.ignored(at, request, why);
+        self.1.ignored(at, request, why);
+    }
+}
+
+/// A seed for light effects that differs between runs.
+fn seed() -> u64 {
+    u64::from(std::process::id()) ^ 0x5EED_CAFE_F00D
+}
+
+fn output_room(net: &NetArgs, rig: &Rig) -> String {
+    net.room.clone().unwrap_or_else(|| rig.room.clone())
+}
+
+/// The bus configuration for `rig` with `net`'s overrides; `None` without any broker.
+fn mqtt_config(
+    rig: &Rig,
+    net: &NetArgs,
+    ceremony: Option<&crate::model::Ceremony>,
+    availability: bool,
+) -> Result<Option<BusConfig>, AppError> {
+    if net.no_mqtt {
+        return Ok(None);
+    }
+    let Some(url) = net.broker.as_ref().or(rig.broker.as_ref()) else {
+        return Ok(None);
+    };
+    let broker = Broker::parse(url)?;
+    let room = output_room(net, rig);
+    let topics = Topics::new(&room);
+    let phases: Vec<String> = ceremony
+        .map(|c| c.phases.iter().map(|p| p.id.clone()).collect())
+        .unwrap_or_default();
+    let remotes = if ceremony.is_some() {
+        rig.remotes.as_slice()
+    } else {
+        &[]
+    };
+    let discovery_on = rig.mqtt.discovery && ceremony.is_some();
+    let router = if ceremony.is_some() {
+        Router::new(topics.clone(), phases.clone(), remotes, discovery_on)
+    } else {
+        Router::deaf(topics.clone())
+    };
+    let discovery = if discovery_on {
+        discovery::configs(&topics, &phases)
+    } else {
+        Vec::new()
+    };
+    Ok(Some(BusConfig {
+        broker,
+        client_id: format!("sanctum-{room}-{}", std::process::id()),
+        settings: rig.mqtt.clone(),
+        topics,
+        router,
+        discovery,
+        availability,
+    }))
+}
+
+/// The rig for `send`, `status` and `lights test`: `--rig`, else the nearest rig.toml, else
+/// (with `--broker` and `--room`) none.
+fn net_rig(net: &NetArgs) -> Result<Option<Arc<Rig>>, AppError> {
+    let path = match &net.rig {
+        Some(p) => Some(p.clone()),
+        None => config::find_rig(Path::new(".")),
+    };
+    let Some(path) = path else {
+        return if net.broker.is_some() && net.room.is_some() {
+            Ok(None)
+        } else {
+            Err(AppError::NoRig)
+        };
+    };
+    let mut loader = config::Loader::new();
+    match loader.rig(&path) {
+        Some(rig) if loader.diags.is_empty() => Ok(Some(rig)),
+        _ => {
+            eprint!("{}", loader.diags);
+            Err(AppError::Invalid(loader.diags.len()))
+        }
+    }
+}
+
+/// Broker, room and settings for the one-shot clients.
+fn net_target(net: &NetArgs) -> Result<(Broker, String, MqttSettings), AppError> {
+    if net.no_mqtt {
+        return Err(AppError::NoBroker);
+    }
+    let rig = net_rig(net)?;
+    let url = net
+        .broker
+        .clone()
+        .or_else(|| rig.as_ref().and_then(|r| r.broker.clone()))
+        .ok_or(AppError::NoBroker)?;
+    let room = net
+        .room
+        .clone()
+        .or_else(|| rig.as_ref().map(|r| r.room.clone()))
+        .ok_or(AppError::NoRig)?;
+    let settings = rig.map(|r| r.mqtt.clone()).unwrap_or_default();
+    Ok((Broker::parse(&url)?, room, settings))
+}
+
+fn current_thread() -> Result<tokio::runtime::Runtime, AppError> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// `sanctum send`: publishes one command on the room's (or every room's) command topic.
+///
+/// # Errors
+/// Fails when the command cannot be read, or the broker cannot be reached or refuses us.
+pub fn send(words: &[String], all: bool, net: &NetArgs) -> Result<(), AppError> {
+    let text = words.join(" ");
+    let command = Command::parse(&text)?;
+    let (broker, room, settings) = net_target(net)?;
+    let topics = Topics::new(&room);
+    let topic = if all { topics.all_cmd } else { topics.cmd };
+    let payload = command.to_string();
+    current_thread()?.block_on(client::send(
+        &broker,
+        &settings,
+        &topic,
+        &payload,
+        Duration::from_secs(5),
+    ))?;
+    println!("sent `{payload}` to {topic}");
+    Ok(())
+}
+
+/// `sanctum status`: prints the room's retained state.
+///
+/// # Errors
+/// Fails when the broker cannot be reached or nothing is retained.
+pub fn status(net: &NetArgs) -> Result<(), AppError> {
+    let (broker, room, settings) = net_target(net)?;
+    let topics = Topics::new(&room);
+    let state = current_thread()?.block_on(client::retained(
+        &broker,
+        &settings,
+        &topics.state,
+        Duration::from_secs(3),
+    ))?;
+    match serde_json::from_str::<serde_json::Value>(&state) {
+        Ok(v) => println!(
+            "{}",
+            serde_json::to_string_pretty(&v).unwrap_or_else(|_| state.clone())
+        ),
+        Err(_) => println!("{state}"),
+    }
+    Ok(())
+}
+
+/// `sanctum lights test <light>`: a short visible fade (3 s there, 3 s back) on one light.
+///
+/// # Errors
+/// Fails without a rig or broker, for an unknown light, or when the broker cannot be reached.
+pub fn lights_test(light: &str, net: &NetArgs) -> Result<(), AppError> {
+    let rig = net_rig(net)?.ok_or(AppError::NoRig)?;
+    let index = rig
+        .lights
+        .iter()
+        .position(|l| l.name == light)
+        .ok_or_else(|| AppError::UnknownLight {
+            name: light.to_owned(),
+            known: rig
+                .lights
+                .iter()
+                .map(|l| format!("`{}`", l.name))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })?;
+    let config = mqtt_config(&rig, net, None, false)?.ok_or(AppError::NoBroker)?;
+    let broker = config.broker.to_string();
+    let specs = light_specs(&rig)?;
+    current_thread()?.block_on(async {
+        let clock = Clock::start(1.0);
+        let (tx, _rx) = mpsc::channel(1);
+        let mut bus = Bus::start(config, LightController::new(specs, seed()), clock, tx)?;
+        if !bus.connected(Duration::from_secs(5)).await {
+            bus.shutdown(Duration::from_millis(200)).await;
+            return Err(AppError::NotConnected(broker));
+        }
+        println!("fading `{light}` there and back (6 s)…");
+        bus.handle().send(BusMsg::TestFade(index));
+        tokio::time::sleep(Duration::from_millis(6_500)).await;
+        let stats = bus.shutdown(Duration::from_secs(2)).await;
+        println!("done: {} light message(s) sent", stats.light_messages);
+        Ok(())
+    })
+}
+
+/// Sends `tracing` output to stderr; `SANCTUM_LOG` = error, warn, info (default), debug or
+/// trace.
+pub fn init_logging() {
+    let level = match std::env::var("SANCTUM_LOG").as_deref() {
+        Ok("error") => tracing::Level::ERROR,
+        Ok("warn") => tracing::Level::WARN,
+        Ok("debug") => tracing::Level::DEBUG,
+        Ok("trace") => tracing::Level::TRACE,
+        _ => tracing::Level::INFO,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
 }

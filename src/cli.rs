@@ -24,15 +24,41 @@ pub enum CliCommand {
     Run {
         /// The ceremony folder (holding ceremony.toml), e.g. scenes/sex-medicine.
         ceremony: PathBuf,
-        /// The rig file (default: rig.toml in the ceremony folder or the nearest parent).
-        #[arg(long, value_name = "FILE")]
-        rig: Option<PathBuf>,
         /// Start at this phase instead of the first.
         #[arg(long, value_name = "PHASE")]
         from: Option<String>,
         /// Run the clock this many times faster (e.g. 60 for a minute per second).
         #[arg(long, value_name = "X", default_value_t = 1.0)]
         speed: f64,
+        /// Broker and room, overriding the rig.
+        #[command(flatten)]
+        net: NetArgs,
+    },
+    /// Send a command to a running sanctum through the broker, like a phone would.
+    ///
+    /// Example: `sanctum send goto soaking`. Uses the rig's broker, room and credentials.
+    Send {
+        /// The command: next, prev, goto <phase>, pause, resume, stop, louder, softer.
+        #[arg(required = true, num_args = 1..)]
+        command: Vec<String>,
+        /// Send to every room (`sanctum/all/cmd`) instead of the rig's room.
+        #[arg(long)]
+        all: bool,
+        /// Rig, broker and room.
+        #[command(flatten)]
+        net: NetArgs,
+    },
+    /// Print the room's retained state from the broker (what a phone app shows).
+    Status {
+        /// Rig, broker and room.
+        #[command(flatten)]
+        net: NetArgs,
+    },
+    /// Work with the rig's lights.
+    Lights {
+        /// What to do.
+        #[command(subcommand)]
+        command: LightsCommand,
     },
     /// Check rigs, ceremonies and scenes; report every problem as path:line:col.
     ///
@@ -46,4 +72,36 @@ pub enum CliCommand {
         #[arg(long, value_name = "FILE")]
         rig: Option<PathBuf>,
     },
+}
+
+/// `sanctum lights …`.
+#[derive(Debug, Subcommand)]
+pub enum LightsCommand {
+    /// Run a short visible fade on one light (3 s there, 3 s back).
+    Test {
+        /// The light's name in the rig.
+        light: String,
+        /// Rig, broker and room.
+        #[command(flatten)]
+        net: NetArgs,
+    },
+}
+
+/// Where the broker is, overriding the rig. Passwords never go on the command line: they come
+/// from the rig's `password_env` or `password_file`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct NetArgs {
+    /// The rig file (default: rig.toml in the current folder or the nearest parent; for
+    /// `run`, the one beside the ceremony).
+    #[arg(long, value_name = "FILE")]
+    pub rig: Option<PathBuf>,
+    /// MQTT broker, e.g. mqtt://127.0.0.1:1883 or mqtts://broker.lan:8883.
+    #[arg(long, value_name = "URL")]
+    pub broker: Option<String>,
+    /// Room name used in topics (`sanctum/<room>/…`).
+    #[arg(long, value_name = "NAME")]
+    pub room: Option<String>,
+    /// Do not connect to any broker, whatever the rig says (lights and remotes stay idle).
+    #[arg(long, conflicts_with = "broker")]
+    pub no_mqtt: bool,
 }

@@ -21,12 +21,24 @@ impl Clock {
         Self {
             origin: Instant::now(),
             wall_origin: SystemTime::now(),
-            speed: if speed.is_finite() && speed > 0.0 {
-                speed
-            } else {
-                1.0
-            },
+            speed: sane(speed),
         }
+    }
+
+    /// The same origin at another speed: `at_speed(1.0)` runs on real time (the lights use
+    /// it, so that `--speed` never multiplies the message rate to real bulbs).
+    #[must_use]
+    pub fn at_speed(self, speed: f64) -> Self {
+        Self {
+            speed: sane(speed),
+            ..self
+        }
+    }
+
+    /// How many times faster than real time this clock runs.
+    #[must_use]
+    pub fn speed(&self) -> f64 {
+        self.speed
     }
 
     /// Engine time now.
@@ -45,5 +57,14 @@ impl Clock {
     #[must_use]
     pub fn wall_at(&self, t: Duration) -> SystemTime {
         self.wall_origin + t.div_f64(self.speed)
+    }
+}
+
+/// `speed` if it is a positive number, else 1.
+fn sane(speed: f64) -> f64 {
+    if speed.is_finite() && speed > 0.0 {
+        speed
+    } else {
+        1.0
     }
 }

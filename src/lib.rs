@@ -8,6 +8,7 @@ pub mod command;
 pub mod config;
 pub mod lights;
 pub mod model;
+pub mod mqtt;
 pub mod printer;
 pub mod run;
 pub mod shutdown;

@@ -4,23 +4,30 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use sanctum::app;
-use sanctum::cli::{Cli, CliCommand};
+use sanctum::cli::{Cli, CliCommand, LightsCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        CliCommand::Check { paths, rig } => app::check(&paths, rig.as_deref()),
+    app::init_logging();
+    let result = match cli.command {
+        CliCommand::Check { paths, rig } => return app::check(&paths, rig.as_deref()),
         CliCommand::Run {
             ceremony,
-            rig,
             from,
             speed,
-        } => match app::run_ceremony(&ceremony, rig.as_deref(), from.as_deref(), speed) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
-                eprintln!("sanctum: {err}");
-                ExitCode::FAILURE
-            }
-        },
+            net,
+        } => app::run_ceremony(&ceremony, from.as_deref(), speed, &net),
+        CliCommand::Send { command, all, net } => app::send(&command, all, &net),
+        CliCommand::Status { net } => app::status(&net),
+        CliCommand::Lights {
+            command: LightsCommand::Test { light, net },
+        } => app::lights_test(&light, &net),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("sanctum: {err}");
+            ExitCode::FAILURE
+        }
     }
 }

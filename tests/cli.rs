@@ -86,7 +86,7 @@ fn a_scene_with_a_typo_and_a_bad_duration_fails_naming_both() {
 #[test]
 fn run_plays_the_demo_through_to_its_end() {
     let out = sanctum()
-        .args(["run", "scenes/demo", "--speed", "200"])
+        .args(["run", "scenes/demo", "--speed", "200", "--no-mqtt"])
         .write_stdin("")
         .timeout(Duration::from_secs(30))
         .output()
@@ -121,7 +121,13 @@ fn run_plays_the_demo_through_to_its_end() {
 #[test]
 fn run_takes_commands_typed_on_the_terminal() {
     let out = sanctum()
-        .args(["run", "tests/fixtures/engine", "--speed", "100"])
+        .args([
+            "run",
+            "tests/fixtures/engine",
+            "--speed",
+            "100",
+            "--no-mqtt",
+        ])
         .write_stdin("goto four\nbogus\nstop\n")
         .timeout(Duration::from_secs(30))
         .output()
@@ -139,7 +145,7 @@ fn run_takes_commands_typed_on_the_terminal() {
 #[test]
 fn run_refuses_an_unknown_start_phase() {
     let out = sanctum()
-        .args(["run", "scenes/demo", "--from", "nowhere"])
+        .args(["run", "scenes/demo", "--from", "nowhere", "--no-mqtt"])
         .write_stdin("")
         .output()
         .expect("runs");
@@ -154,7 +160,7 @@ fn run_refuses_an_unknown_start_phase() {
 /// Starts `sanctum run` on a manual ceremony and waits until the first phase has started.
 fn start_waiting_run(speed: &str) -> (std::process::Child, BufReader<std::process::ChildStdout>) {
     let mut child = Process::new(assert_cmd::cargo::cargo_bin("sanctum"))
-        .args(["run", "scenes/sex-medicine", "--speed", speed])
+        .args(["run", "scenes/sex-medicine", "--speed", speed, "--no-mqtt"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -168,6 +174,8 @@ fn start_waiting_run(speed: &str) -> (std::process::Child, BufReader<std::proces
         }
         line.clear();
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the ceremony never started");
 }
 

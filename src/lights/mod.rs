@@ -19,6 +19,7 @@ pub mod effects;
 pub mod options;
 pub mod pace;
 pub mod plan;
+pub mod rig;
 pub mod target;
 
 pub use command::{LightCommand, Publish};
