@@ -1,1 +1,2 @@
+//! Placeholder for the timeline benchmark.
 fn main() {}

@@ -94,9 +94,9 @@ pub fn format_duration(d: Duration) -> String {
         out.push_str(&format!("{minutes}m"));
     }
     if micros > 0 {
-        if micros % 1_000_000 == 0 {
+        if micros.is_multiple_of(1_000_000) {
             out.push_str(&format!("{}s", micros / 1_000_000));
-        } else if hours == 0 && minutes == 0 && micros < 1_000_000 && micros % 1_000 == 0 {
+        } else if hours == 0 && minutes == 0 && micros < 1_000_000 && micros.is_multiple_of(1_000) {
             out.push_str(&format!("{}ms", micros / 1_000));
         } else {
             let secs = micros as f64 / 1e6;
