@@ -1,0 +1,2 @@
+//! Mixer benchmark (filled in below).
+fn main() {}
