@@ -211,8 +211,8 @@ impl TrackReader {
         }
     }
 
-    /// Appends the next frames (stereo, device rate) to `out`. Returns false when the track
-    /// has ended and nothing was appended.
+    /// Appends the next frames (stereo, device rate) to `out`; may append none while the
+    /// resampler fills a chunk. Returns false once the track has ended and nothing was appended.
     pub(crate) fn read(&mut self, out: &mut Vec<f32>) -> bool {
         if self.flushed {
             return false;
@@ -226,7 +226,7 @@ impl TrackReader {
         let Some(conv) = self.conversion.as_mut() else {
             out.extend_from_slice(&self.native);
             self.flushed = self.eof;
-            return out.len() > start;
+            return out.len() > start || !self.flushed;
         };
         let mut src = 0;
         loop {
@@ -286,7 +286,7 @@ impl TrackReader {
                 break;
             }
         }
-        out.len() > start
+        out.len() > start || !self.flushed
     }
 }
 
@@ -540,5 +540,41 @@ impl PcmBuffer {
     #[must_use]
     pub fn samples(&self) -> &[f32] {
         &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(path: &Path, rate: u32, frames: usize) {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: rate,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let mut w = hound::WavWriter::create(path, spec).expect("create");
+        for i in 0..frames {
+            #[allow(clippy::cast_precision_loss)]
+            let s = 0.5 * (i as f32 * 0.1).sin();
+            w.write_sample(s).expect("write");
+        }
+        w.finalize().expect("finalize");
+    }
+
+    #[test]
+    fn resampled_length_matches_the_rate_ratio() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (rate, frames, want) in [
+            (44_100, 88_200, 96_000),
+            (48_000, 1000, 1000),
+            (44_100, 441, 480),
+        ] {
+            let path = dir.path().join(format!("t{rate}_{frames}.wav"));
+            write(&path, rate, frames);
+            let out = decode_file(&path, 48_000).expect("decode");
+            assert_eq!(out.len() / 2, want, "{rate} Hz, {frames} frames");
+        }
     }
 }

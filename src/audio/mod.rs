@@ -127,7 +127,7 @@ impl Default for MixerSettings {
             max_block: 1024,
             stream_ahead: Duration::from_secs(3),
             prefill: 2048,
-            loop_crossfade: Duration::from_millis(20),
+            loop_crossfade: Duration::from_millis(50),
             loop_curve: Curve::Linear,
             duck_attack: Duration::from_millis(300),
             duck_release: Duration::from_millis(1500),

@@ -112,7 +112,22 @@ impl AudioProcessor {
     /// faster than real time never outruns the decoders; the callback backend never calls it.
     pub fn ready_for(&mut self, frames: usize) -> bool {
         self.apply_commands();
-        self.voices.iter().all(|v| v.ready_for(frames))
+        let prefill = self.prefill;
+        self.voices.iter().all(|v| v.ready_for(frames, prefill))
+    }
+
+    /// For offline rendering only (never in a callback): waits until the decoders are ahead,
+    /// then renders like [`AudioProcessor::process`]. The result depends only on the files
+    /// and the commands, not on thread timing, so renders are repeatable bit for bit.
+    pub fn process_blocking(&mut self, out: &mut [f32]) {
+        let block = self.max_block * 2;
+        for chunk in out.chunks_mut(block) {
+            let frames = chunk.len() / 2;
+            while !self.ready_for(frames) {
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+            self.process(chunk);
+        }
     }
 
     fn apply_commands(&mut self) {

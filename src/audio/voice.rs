@@ -71,9 +71,16 @@ impl Voice {
 
     /// Whether the voice has enough frames buffered to render `frames` without an underrun
     /// (or will never get more). Used by offline backends to wait for decoders.
-    pub(crate) fn ready_for(&self, frames: usize) -> bool {
+    pub(crate) fn ready_for(&self, frames: usize, prefill: usize) -> bool {
         match &self.input {
-            Input::Stream { ring, .. } => ring.is_abandoned() || ring.slots() >= frames * 2,
+            Input::Stream { ring, started } => {
+                let need = if *started {
+                    frames
+                } else {
+                    frames.max(prefill)
+                };
+                ring.is_abandoned() || ring.slots() >= need * 2
+            }
             Input::Buffer { .. } => true,
         }
     }
