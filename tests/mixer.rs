@@ -448,3 +448,72 @@ fn offline_render_is_repeatable() {
     };
     assert!(run() == run(), "two renders differ");
 }
+
+#[test]
+fn wav_backend_renders_bit_identical_files() {
+    use sanctum::audio::{AudioBackend, OutputSpec, WavBackend};
+    let dir = tmp();
+    let bed = file(&dir, "bed44.wav");
+    write_wav(&bed, 44_100, 2, &noise(9, 44_100, 0.5));
+    let chime = file(&dir, "chime.wav");
+    write_wav(&chime, RATE, 1, &sine(880.0, RATE, 12_000, 0.4));
+    let render_to = |out: &Path| {
+        let OutputSpec::Wav(path) =
+            OutputSpec::parse(&format!("wav:{}", out.display())).expect("spec")
+        else {
+            panic!("not wav");
+        };
+        let mut backend = WavBackend::new(&path, RATE);
+        let (mut h, p) = mixer(1);
+        backend.start(p).expect("start");
+        play(&mut h, 0, &[&bed], true, 250, Curve::EqualPower);
+        backend
+            .render_for(Duration::from_millis(700))
+            .expect("render");
+        h.one_shot(&chime, Decibels(-3.0)).expect("chime");
+        backend
+            .render_for(Duration::from_millis(900))
+            .expect("render");
+        h.layer(
+            LayerId(0),
+            LayerChange::Stop {
+                fade: Duration::from_millis(300),
+                curve: Curve::SCurve,
+            },
+        )
+        .expect("stop");
+        backend
+            .render_for(Duration::from_millis(500))
+            .expect("render");
+        assert!(backend.stop().expect("finish").is_some());
+        std::fs::read(out).expect("read back")
+    };
+    let a = render_to(&file(&dir, "one.wav"));
+    let b = render_to(&file(&dir, "two.wav"));
+    assert!(a == b, "renders differ");
+    let r = hound::WavReader::open(file(&dir, "one.wav")).expect("reopen");
+    assert_eq!(r.spec().sample_rate, RATE);
+    assert_eq!(r.duration(), 100_800, "2.1 s");
+    assert!(OutputSpec::parse("alsa:hw0").is_err());
+}
+
+#[test]
+fn null_backend_is_paced() {
+    use sanctum::audio::{AudioBackend, NullBackend};
+    let (h, p) = mixer(1);
+    let mut backend = NullBackend::new(RATE, 480);
+    let t = std::time::Instant::now();
+    backend.start(p).expect("start");
+    std::thread::sleep(Duration::from_millis(300));
+    let back = backend.stop().expect("stop");
+    let elapsed = t.elapsed().as_secs_f64();
+    assert!(back.is_some(), "processor handed back");
+    let frames = h.stats().frames_rendered;
+    #[allow(clippy::cast_precision_loss)]
+    let rate = frames as f64 / elapsed;
+    println!("null backend: {frames} frames in {elapsed:.3} s = {rate:.0} frames/s");
+    assert!(
+        (30_000.0..60_000.0).contains(&rate),
+        "not paced: {rate} frames/s"
+    );
+}

@@ -6,6 +6,7 @@
 //! Threads: the engine calls the handle; one decoder thread per streaming voice fills that
 //! voice's ring; the audio callback (or an offline backend) calls `AudioProcessor::process`.
 
+pub mod backend;
 mod command;
 mod decode;
 mod handle;
@@ -18,6 +19,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use backend::{AudioBackend, BackendError, NullBackend, OutputSpec, WavBackend};
 pub use decode::{DecodeError, PcmBuffer, decode_file};
 pub use handle::AudioHandle;
 pub use processor::AudioProcessor;
