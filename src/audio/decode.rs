@@ -430,7 +430,7 @@ impl Streamer {
                 continue;
             }
             if self.ring.slots() < 2 {
-                thread::sleep(Duration::from_millis(5));
+                thread::sleep(Duration::from_millis(10));
             }
         }
     }

@@ -72,6 +72,11 @@ impl AudioHandle {
         f
     }
 
+    /// Frames of a fade, never shorter than the click-free minimum.
+    fn fade_frames(&self, d: Duration) -> u64 {
+        self.frames(d.max(self.settings.min_fade))
+    }
+
     /// Drops the voices the processor has finished with (here, off the audio thread).
     fn reclaim(&mut self) {
         while let Ok(voice) = self.returns.pop() {
@@ -186,7 +191,7 @@ impl AudioHandle {
                     .map(|p| p.display().to_string())
                     .unwrap_or_default();
                 let input = self.stream_input(&source, &name)?;
-                let frames = self.frames(fade);
+                let frames = self.fade_frames(fade);
                 let ramp = GainRamp::new(0.0, gain.amplitude(), frames, curve);
                 let voice = self.new_voice(Some(layer), name, input, ramp);
                 self.push(Command::Retire {
@@ -197,7 +202,7 @@ impl AudioHandle {
                 self.push(Command::Start(voice))
             }
             LayerChange::Gain { gain, fade, curve } => {
-                let frames = self.frames(fade);
+                let frames = self.fade_frames(fade);
                 self.push(Command::LayerGain {
                     layer: layer.0,
                     amplitude: gain.amplitude(),
@@ -206,7 +211,7 @@ impl AudioHandle {
                 })
             }
             LayerChange::Stop { fade, curve } => {
-                let frames = self.frames(fade);
+                let frames = self.fade_frames(fade);
                 self.push(Command::Retire {
                     layer: layer.0,
                     frames,
@@ -234,7 +239,7 @@ impl AudioHandle {
         self.check_layer(&layer)?;
         self.ensure_room(2)?;
         self.ensure_voice_slot()?;
-        let frames = self.frames(fade);
+        let frames = self.fade_frames(fade);
         let input = Input::Buffer {
             data: Arc::clone(&buffer.0),
             pos: 0,
@@ -308,7 +313,7 @@ impl AudioHandle {
         } else {
             gain
         };
-        let frames = self.frames(fade);
+        let frames = self.fade_frames(fade);
         self.push(Command::Master {
             amplitude: capped.amplitude(),
             frames,

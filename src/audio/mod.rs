@@ -116,6 +116,9 @@ pub struct MixerSettings {
     pub limiter_lookahead: Duration,
     /// The limiter's release time constant.
     pub limiter_release: Duration,
+    /// Shortest fade any layer change, stop or master move gets, so that an "instant" change
+    /// never clicks (a hard stop pops: oddio#73, rodio#889).
+    pub min_fade: Duration,
     /// Capacity of the command ring.
     pub command_capacity: usize,
 }
@@ -136,6 +139,7 @@ impl Default for MixerSettings {
             limiter_ceiling: Decibels(-1.0),
             limiter_lookahead: Duration::from_micros(1500),
             limiter_release: Duration::from_millis(150),
+            min_fade: Duration::from_millis(5),
             command_capacity: 256,
         }
     }
