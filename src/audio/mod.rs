@@ -253,3 +253,59 @@ pub fn build(
     );
     (handle, processor)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_halves_can_move_to_their_threads() {
+        fn is_send<T: Send>() {}
+        is_send::<AudioHandle>();
+        is_send::<AudioProcessor>();
+    }
+
+    #[test]
+    fn unknown_layers_and_empty_sources_are_errors() {
+        let (mut h, _p) = build(
+            &[LayerSpec {
+                name: "bed".into(),
+                gain: Decibels::UNITY,
+                duck: None,
+            }],
+            48_000,
+            MixerSettings::default(),
+        );
+        let stop = LayerChange::Stop {
+            fade: Duration::ZERO,
+            curve: Curve::Linear,
+        };
+        assert!(matches!(
+            h.layer(LayerId(3), stop.clone()),
+            Err(AudioError::UnknownLayer(3))
+        ));
+        let empty = LayerChange::Play {
+            source: Source {
+                files: vec![],
+                looping: false,
+                crossfade: Duration::ZERO,
+            },
+            gain: Decibels::UNITY,
+            fade: Duration::ZERO,
+            curve: Curve::EqualPower,
+        };
+        assert!(matches!(
+            h.layer(LayerId(0), empty),
+            Err(AudioError::EmptySource)
+        ));
+        // Nobody drains the ring: it fills, and the handle says so instead of blocking.
+        let mut result = Ok(());
+        for _ in 0..1000 {
+            result = h.layer(LayerId(0), stop.clone());
+            if result.is_err() {
+                break;
+            }
+        }
+        assert!(matches!(result, Err(AudioError::QueueFull)));
+    }
+}

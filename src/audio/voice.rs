@@ -184,3 +184,68 @@ impl Voice {
         rendered
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream_voice(ring: rtrb::Consumer<f32>) -> Voice {
+        Voice {
+            id: 1,
+            layer: Some(0),
+            input: Input::Stream {
+                ring,
+                started: false,
+            },
+            ramp: GainRamp::hold(1.0),
+            retiring: false,
+            finished: false,
+            counters: Arc::new(VoiceCounters::default()),
+        }
+    }
+
+    #[test]
+    fn an_underrun_silences_only_that_voice_and_is_counted() {
+        let (mut tx, rx) = rtrb::RingBuffer::new(4096);
+        let mut starved = stream_voice(rx);
+        let mut steady = Voice {
+            input: Input::Buffer {
+                data: vec![0.25f32; 2000].into(),
+                pos: 0,
+                looping: true,
+            },
+            ..stream_voice(rtrb::RingBuffer::new(2).1)
+        };
+        let unity = [1.0f32; 480];
+        let mut gains = [0.0f32; 480];
+        let mut bus = vec![0.0f32; 960];
+        // Not started yet: silent, not an underrun.
+        for _ in 0..100 {
+            tx.push(0.5).expect("push");
+        }
+        let r = starved.render(&mut bus, &mut gains, &unity, true, 100);
+        assert_eq!(r.underrun_frames, 0);
+        assert!(bus.iter().all(|&s| s == 0.0));
+        // 50 frames buffered, started: 50 frames sound, 430 are an underrun.
+        let r = starved.render(&mut bus, &mut gains, &unity, true, 50);
+        steady.render(&mut bus, &mut gains, &unity, true, 50);
+        assert_eq!(r.underrun_frames, 430);
+        assert_eq!(starved.counters.underruns.load(Ordering::Relaxed), 1);
+        assert_eq!(
+            starved.counters.underrun_frames.load(Ordering::Relaxed),
+            430
+        );
+        assert!(bus[..100].iter().all(|&s| (s - 0.75).abs() < 1e-6));
+        assert!(
+            bus[100..].iter().all(|&s| (s - 0.25).abs() < 1e-6),
+            "steady voice plays on"
+        );
+        assert!(!starved.finished, "an underrun is not the end");
+        // The decoder finishes: the voice ends instead of counting underruns.
+        drop(tx);
+        bus.fill(0.0);
+        let r = starved.render(&mut bus, &mut gains, &unity, true, 50);
+        assert_eq!(r.underrun_frames, 0);
+        assert!(starved.finished);
+    }
+}
