@@ -518,3 +518,26 @@ fn null_backend_is_paced() {
         "not paced: {rate} frames/s"
     );
 }
+
+#[test]
+fn streaming_keeps_up_in_real_time_without_underruns() {
+    use sanctum::audio::{AudioBackend, NullBackend};
+    let dir = tmp();
+    let bed = file(&dir, "bed44.wav");
+    write_wav(&bed, 44_100, 2, &noise(3, 44_100 * 20, 0.2)); // 20 s, resampled
+    let chime = file(&dir, "chime.wav");
+    write_wav(&chime, RATE, 1, &sine(660.0, RATE, 24_000, 0.3));
+    let (mut h, p) = mixer(1);
+    let mut backend = NullBackend::new(RATE, 480);
+    backend.start(p).expect("start");
+    play(&mut h, 0, &[&bed], true, 100, Curve::EqualPower);
+    std::thread::sleep(Duration::from_millis(300));
+    h.one_shot(&chime, Decibels(-6.0)).expect("chime");
+    std::thread::sleep(Duration::from_millis(900));
+    let stats = h.stats();
+    backend.stop().expect("stop");
+    println!("real time: {stats:?}");
+    assert!(stats.frames_rendered > 40_000);
+    assert_eq!(stats.underrun_frames, 0, "a decoder fell behind");
+    assert!(stats.voices.iter().all(|v| v.underruns == 0));
+}

@@ -430,7 +430,8 @@ impl Streamer {
                 continue;
             }
             if self.ring.slots() < 2 {
-                thread::sleep(Duration::from_millis(10));
+                // The ring holds seconds; topping it up every 20 ms is plenty.
+                thread::sleep(Duration::from_millis(20));
             }
         }
     }
