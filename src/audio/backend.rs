@@ -11,12 +11,15 @@ use std::time::{Duration, Instant};
 
 use super::AudioProcessor;
 
+#[cfg(feature = "cpal")]
+pub mod cpal;
+
 /// Why an output failed.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
     /// The output name is not one we know.
     #[error(
-        "unknown audio output `{0}`: use `null` (silent, paced) or `wav:<path>` (offline render)"
+        "unknown audio output `{0}`: use `default`, `cpal:<device>`, `null` (silent, paced) or `wav:<path>` (offline render)"
     )]
     UnknownOutput(String),
     /// The WAV file could not be written.
@@ -30,6 +33,14 @@ pub enum BackendError {
     /// The output thread could not start.
     #[error("failed to start the audio output thread: {0}")]
     Spawn(std::io::Error),
+    /// The sound device is missing or refused a stream.
+    #[error("{0}")]
+    Device(String),
+    /// This build has no sound-card output.
+    #[error(
+        "this sanctum was built without the `cpal` feature: use `null` or `wav:<path>`, or rebuild with `--features cpal`"
+    )]
+    NoDeviceSupport,
     /// `start` was called twice, or render before start.
     #[error("the audio output is {0}")]
     State(&'static str),
@@ -59,10 +70,13 @@ pub enum OutputSpec {
     Null,
     /// Render to a WAV file as fast as possible.
     Wav(PathBuf),
+    /// A sound card through cpal: the default device (`default` or `cpal`), or a named one
+    /// (`cpal:<device>`).
+    Device(Option<String>),
 }
 
 impl OutputSpec {
-    /// Reads `null` or `wav:<path>`.
+    /// Reads `default`, `cpal`, `cpal:<device>`, `null` or `wav:<path>`.
     ///
     /// # Errors
     /// [`BackendError::UnknownOutput`] for anything else.
@@ -70,6 +84,10 @@ impl OutputSpec {
         let t = text.trim();
         if t == "null" {
             Ok(Self::Null)
+        } else if t == "default" || t == "cpal" {
+            Ok(Self::Device(None))
+        } else if let Some(name) = t.strip_prefix("cpal:").filter(|n| !n.is_empty()) {
+            Ok(Self::Device(Some(name.to_owned())))
         } else if let Some(path) = t.strip_prefix("wav:").filter(|p| !p.is_empty()) {
             Ok(Self::Wav(PathBuf::from(path)))
         } else {
