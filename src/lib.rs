@@ -1,6 +1,16 @@
 //! sanctum: a room-ambience controller for ceremonies. This file only declares the module tree.
 
+pub mod app;
 pub mod audio;
+pub mod cli;
+pub mod clock;
+pub mod command;
+pub mod config;
 pub mod lights;
+pub mod model;
+pub mod printer;
+pub mod run;
+pub mod shutdown;
+pub mod timeline;
 pub mod tween;
 pub mod units;

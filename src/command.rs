@@ -1,0 +1,133 @@
+//! The commands that steer a running ceremony, and how their text forms are read. Shared by
+//! the CLI, the MQTT command topics and remote bindings. No I/O.
+
+use std::fmt;
+
+/// Something a person asks of a running ceremony.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Command {
+    /// Start the ceremony at its first phase (or the phase given to `run --from`).
+    Start,
+    /// Move to the next phase (finishes the ceremony after the last one).
+    Next,
+    /// Go back to the previous phase.
+    Prev,
+    /// Jump to the phase with this id.
+    Goto(String),
+    /// Freeze the timeline: every remaining wait and fade is kept.
+    Pause,
+    /// Continue after a pause.
+    Resume,
+    /// Gentle stop: fade to the rig's safe light and to silence, then end.
+    Stop,
+    /// Master volume up 3 dB, capped by the rig's maximum.
+    Louder,
+    /// Master volume down 3 dB.
+    Softer,
+}
+
+/// Why a command text could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    /// Nothing but whitespace.
+    #[error("empty command")]
+    Empty,
+    /// A word that is not a command.
+    #[error("unknown command `{0}`; expected one of {list}", list = Command::WORDS.join(", "))]
+    Unknown(String),
+    /// `goto` without a phase id.
+    #[error("`goto` needs a phase id, like `goto soaking`")]
+    MissingPhase,
+    /// Words after a command that takes none.
+    #[error("`{0}` takes no argument")]
+    UnexpectedArgument(String),
+}
+
+impl Command {
+    /// The command words, as documented.
+    pub const WORDS: [&'static str; 9] = [
+        "start", "next", "prev", "goto", "pause", "resume", "stop", "louder", "softer",
+    ];
+
+    /// Reads a plain-text command such as `next`, ` GOTO soaking\n` or `prev`.
+    /// Case-insensitive and trimmed; phase ids keep their case.
+    ///
+    /// # Errors
+    /// Returns a [`CommandError`] for empty, unknown or malformed commands.
+    pub fn parse(text: &str) -> Result<Self, CommandError> {
+        let mut words = text.split_whitespace();
+        let Some(word) = words.next() else {
+            return Err(CommandError::Empty);
+        };
+        let verb = word.to_ascii_lowercase();
+        let rest: Vec<&str> = words.collect();
+        let simple = match verb.as_str() {
+            "start" => Some(Self::Start),
+            "next" | "skip" => Some(Self::Next),
+            "prev" | "previous" | "back" => Some(Self::Prev),
+            "pause" => Some(Self::Pause),
+            "resume" | "continue" => Some(Self::Resume),
+            "stop" => Some(Self::Stop),
+            "louder" | "up" => Some(Self::Louder),
+            "softer" | "down" => Some(Self::Softer),
+            "goto" => None,
+            _ => return Err(CommandError::Unknown(word.to_owned())),
+        };
+        match (simple, rest.as_slice()) {
+            (Some(cmd), []) => Ok(cmd),
+            (Some(_), _) => Err(CommandError::UnexpectedArgument(verb)),
+            (None, [phase]) => Ok(Self::Goto((*phase).to_owned())),
+            (None, []) => Err(CommandError::MissingPhase),
+            (None, _) => Err(CommandError::UnexpectedArgument("goto".to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Start => f.write_str("start"),
+            Self::Next => f.write_str("next"),
+            Self::Prev => f.write_str("prev"),
+            Self::Goto(phase) => write!(f, "goto {phase}"),
+            Self::Pause => f.write_str("pause"),
+            Self::Resume => f.write_str("resume"),
+            Self::Stop => f.write_str("stop"),
+            Self::Louder => f.write_str("louder"),
+            Self::Softer => f.write_str("softer"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_words_case_insensitively_and_trimmed() {
+        assert_eq!(Command::parse(" NEXT\n"), Ok(Command::Next));
+        assert_eq!(
+            Command::parse("Goto soaking"),
+            Ok(Command::Goto("soaking".into()))
+        );
+        assert_eq!(Command::parse("previous"), Ok(Command::Prev));
+        for word in Command::WORDS.iter().filter(|w| **w != "goto") {
+            let cmd = Command::parse(word).expect("documented word");
+            assert_eq!(cmd.to_string(), *word);
+        }
+    }
+
+    #[test]
+    fn rejects_what_it_cannot_read() {
+        assert_eq!(Command::parse("  "), Err(CommandError::Empty));
+        assert_eq!(Command::parse("goto"), Err(CommandError::MissingPhase));
+        assert!(matches!(
+            Command::parse("dance"),
+            Err(CommandError::Unknown(_))
+        ));
+        assert!(matches!(
+            Command::parse("next now"),
+            Err(CommandError::UnexpectedArgument(_))
+        ));
+    }
+}
