@@ -14,12 +14,37 @@ use super::AudioProcessor;
 #[cfg(feature = "cpal")]
 pub mod cpal;
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_rig_output_grammar() {
+        assert_eq!(OutputSpec::parse("null").ok(), Some(OutputSpec::Null));
+        assert_eq!(
+            OutputSpec::parse(" default ").ok(),
+            Some(OutputSpec::Device(None))
+        );
+        assert_eq!(
+            OutputSpec::parse("USB Audio").ok(),
+            Some(OutputSpec::Device(Some("USB Audio".into())))
+        );
+        assert_eq!(
+            OutputSpec::parse("wav:/tmp/mix.wav").ok(),
+            Some(OutputSpec::Wav("/tmp/mix.wav".into()))
+        );
+        for bad in ["", "wav:", "pipe:/run/snapfifo"] {
+            assert!(OutputSpec::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}
+
 /// Why an output failed.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
     /// The output name is not one we know.
     #[error(
-        "unknown audio output `{0}`: use `default`, `cpal:<device>`, `null` (silent, paced) or `wav:<path>` (offline render)"
+        "unsupported audio output `{0}`: use `default`, a device name, `null` (silent, paced) or `wav:<path>` (offline render); `pipe:` is not built yet"
     )]
     UnknownOutput(String),
     /// The WAV file could not be written.
@@ -70,28 +95,32 @@ pub enum OutputSpec {
     Null,
     /// Render to a WAV file as fast as possible.
     Wav(PathBuf),
-    /// A sound card through cpal: the default device (`default` or `cpal`), or a named one
-    /// (`cpal:<device>`).
+    /// A sound card through cpal: the default device (`default`), or one by name.
     Device(Option<String>),
 }
 
 impl OutputSpec {
-    /// Reads `default`, `cpal`, `cpal:<device>`, `null` or `wav:<path>`.
+    /// Reads the rig's `audio.output`: `default`, a device name, `wav:<path>` or `null`.
     ///
     /// # Errors
-    /// [`BackendError::UnknownOutput`] for anything else.
+    /// [`BackendError::UnknownOutput`] for an empty name, `wav:` without a path, and `pipe:`
+    /// (not built yet).
     pub fn parse(text: &str) -> Result<Self, BackendError> {
         let t = text.trim();
         if t == "null" {
             Ok(Self::Null)
-        } else if t == "default" || t == "cpal" {
+        } else if t == "default" {
             Ok(Self::Device(None))
-        } else if let Some(name) = t.strip_prefix("cpal:").filter(|n| !n.is_empty()) {
-            Ok(Self::Device(Some(name.to_owned())))
-        } else if let Some(path) = t.strip_prefix("wav:").filter(|p| !p.is_empty()) {
-            Ok(Self::Wav(PathBuf::from(path)))
-        } else {
+        } else if let Some(path) = t.strip_prefix("wav:") {
+            if path.is_empty() {
+                Err(BackendError::UnknownOutput(t.to_owned()))
+            } else {
+                Ok(Self::Wav(PathBuf::from(path)))
+            }
+        } else if t.is_empty() || t.starts_with("pipe:") {
             Err(BackendError::UnknownOutput(t.to_owned()))
+        } else {
+            Ok(Self::Device(Some(t.to_owned())))
         }
     }
 }
