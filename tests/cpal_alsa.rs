@@ -69,7 +69,8 @@ fn child_plays_a_sine() {
     if std::env::var_os(CHILD).is_none() {
         return; // only runs inside `plays_through_alsa_into_a_file`
     }
-    let mut backend = CpalBackend::open(None).expect("open the ALSA default (file plugin)");
+    let mut backend = CpalBackend::open(None, Some(Duration::from_millis(10)))
+        .expect("open the ALSA default (file plugin)");
     let rate = backend.sample_rate();
     println!("device rate {rate}");
     assert_eq!(rate, 48_000);
@@ -126,7 +127,7 @@ fn child_open_fails() {
     if std::env::var_os(CHILD).is_none() {
         return;
     }
-    let err = CpalBackend::open(None).expect_err("no card 7 here");
+    let err = CpalBackend::open(None, None).expect_err("no card 7 here");
     let msg = err.to_string();
     println!("open error: {msg}");
     assert!(msg.contains("--output null"), "{msg}");

@@ -17,8 +17,8 @@ use cpal::{
 use super::{AudioBackend, BackendError};
 use crate::audio::AudioProcessor;
 
-/// Frames per callback we ask for when the device allows it (20 ms at 48 kHz): generous for
-/// ambience, where latency hardly matters and underruns do.
+/// Frames per callback we ask for by default when the device allows it (20 ms at 48 kHz):
+/// generous for ambience, where latency hardly matters and underruns do.
 const PREFERRED_BUFFER: u32 = 960;
 /// Largest stereo block rendered at once inside the callback (scratch size).
 const SCRATCH_FRAMES: usize = 4096;
@@ -71,13 +71,17 @@ struct Shape {
     buffer: BufferSize,
 }
 
-fn pick_shape(device: &Device) -> Result<Shape, BackendError> {
+fn pick_shape(device: &Device, buffer: Option<Duration>) -> Result<Shape, BackendError> {
     let config = device
         .default_output_config()
         .map_err(|e| BackendError::Device(e.to_string()))?;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let want = buffer.map_or(PREFERRED_BUFFER, |d| {
+        (d.as_secs_f64() * f64::from(config.sample_rate())).round() as u32
+    });
     let buffer = match config.buffer_size() {
-        SupportedBufferSize::Range { min, max } if (*min..=*max).contains(&PREFERRED_BUFFER) => {
-            BufferSize::Fixed(PREFERRED_BUFFER)
+        SupportedBufferSize::Range { min, max } if (*min..=*max).contains(&want) => {
+            BufferSize::Fixed(want)
         }
         _ => BufferSize::Default,
     };
@@ -193,12 +197,14 @@ pub struct CpalBackend {
 }
 
 impl CpalBackend {
-    /// Opens the default output device, or the one named `device` (as `list_devices` shows it).
+    /// Opens the default output device, or the one named `device` (as `list_devices` shows it),
+    /// asking for callbacks of `buffer` (the rig's `audio.buffer`; 20 ms when `None`). A length
+    /// the device does not support falls back to the device's default.
     ///
     /// # Errors
     /// [`BackendError::Device`] when the device is missing or refuses a stream; the message
     /// suggests `--output null` or `--output wav:<path>`.
-    pub fn open(device: Option<&str>) -> Result<Self, BackendError> {
+    pub fn open(device: Option<&str>, buffer: Option<Duration>) -> Result<Self, BackendError> {
         let hint = |e: String| {
             BackendError::Device(format!(
                 "{}: no usable sound output here? run with `--output null` (silent) or `--output wav:<path>` (render to a file)",
@@ -206,7 +212,7 @@ impl CpalBackend {
             ))
         };
         let dev = find_device(device).map_err(|e| hint(e.to_string()))?;
-        let shape = pick_shape(&dev).map_err(|e| hint(e.to_string()))?;
+        let shape = pick_shape(&dev, buffer).map_err(|e| hint(e.to_string()))?;
         // Probe: build a silent stream once so "cannot open" surfaces now.
         let probe = match shape.format {
             SampleFormat::F32 => dev.build_output_stream(
