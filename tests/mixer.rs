@@ -541,3 +541,26 @@ fn streaming_keeps_up_in_real_time_without_underruns() {
     assert_eq!(stats.underrun_frames, 0, "a decoder fell behind");
     assert!(stats.voices.iter().all(|v| v.underruns == 0));
 }
+
+#[test]
+fn a_matching_44k1_loop_stays_seamless_through_the_resampler() {
+    let dir = tmp();
+    // 441 Hz at 44.1 kHz: 441 whole cycles in one second, so the file loops perfectly.
+    let f = file(&dir, "loop44.wav");
+    write_wav(&f, 44_100, 2, &sine(441.0, 44_100, 44_100, 0.5));
+    let (mut h, mut p) = mixer(1);
+    play(&mut h, 0, &[&f], true, 0, Curve::EqualPower);
+    let out = render(&mut p, RATE as usize * 3);
+    // The same tone at 48 kHz moves at most this much per sample.
+    let own = 0.5 * 2.0 * (std::f32::consts::PI * 441.0 / RATE as f32).sin();
+    let step = largest_step(&out[RATE as usize / 10..]);
+    println!("resampled loop: largest step {step:.5}, tone's own {own:.5}");
+    assert!(step <= own * 1.01, "jump {step} vs {own}");
+    // And the level holds across the loop points (no dip from a crossfade or an edge).
+    let body = &out[RATE as usize / 10..];
+    let pk = peak(body);
+    assert!((pk - 0.5).abs() < 0.01, "peak {pk}");
+    for w in body.chunks(2 * 4800) {
+        assert!(peak(w) > 0.48, "level dipped to {}", peak(w));
+    }
+}
