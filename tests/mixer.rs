@@ -564,3 +564,71 @@ fn a_matching_44k1_loop_stays_seamless_through_the_resampler() {
         assert!(peak(w) > 0.48, "level dipped to {}", peak(w));
     }
 }
+
+#[test]
+fn ogg_flac_and_mp3_decode() {
+    // Encoded with sox when it is installed (it is on the dev machines; skipped elsewhere).
+    let dir = tmp();
+    for ext in ["ogg", "flac", "mp3"] {
+        let f = file(&dir, &format!("tone.{ext}"));
+        let made = std::process::Command::new("sox")
+            .args(["-n", "-r", "44100"])
+            .arg(&f)
+            .args(["synth", "1", "sine", "500", "vol", "0.5"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !made {
+            println!("sox missing or without {ext}: skipped");
+            continue;
+        }
+        let pcm = sanctum::audio::PcmBuffer::decode(&f, RATE).expect("decode");
+        let left: Vec<f32> = pcm.samples().iter().step_by(2).copied().collect();
+        // MP3 without a LAME tag keeps its encoder delay and padding; the others are exact.
+        let want = 48_000usize;
+        let slack = if ext == "mp3" { 3_000 } else { 2 };
+        assert!(
+            left.len().abs_diff(want) <= slack,
+            "{ext}: {} frames",
+            left.len()
+        );
+        let mid = &left[12_000..36_000];
+        let crossings = mid.windows(2).filter(|w| w[0] < 0.0 && w[1] >= 0.0).count();
+        assert!(
+            crossings.abs_diff(250) <= 2,
+            "{ext}: {crossings} crossings in 0.5 s"
+        );
+        println!(
+            "{ext}: {} frames, {crossings} crossings in 0.5 s",
+            left.len()
+        );
+    }
+}
+
+#[test]
+fn an_ogg_loop_has_no_glitch_at_the_loop_point() {
+    let dir = tmp();
+    let f = file(&dir, "loop.ogg");
+    // 441 Hz, one second at 44.1 kHz: whole cycles, so the loop point matches.
+    let made = std::process::Command::new("sox")
+        .args(["-n", "-r", "44100", "-c", "2"])
+        .arg(&f)
+        .args(["synth", "1", "sine", "441", "vol", "0.5"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !made {
+        println!("sox missing: skipped");
+        return;
+    }
+    let (mut h, mut p) = mixer(1);
+    play(&mut h, 0, &[&f], true, 0, Curve::EqualPower);
+    let out = render(&mut p, RATE as usize * 3);
+    let own = 0.5 * 2.0 * (std::f32::consts::PI * 441.0 / RATE as f32).sin();
+    let step = largest_step(&out[RATE as usize / 10..]);
+    println!("ogg loop: largest step {step:.5}, tone's own {own:.5}");
+    assert!(step <= own * 1.05, "jump {step} vs {own}");
+    for w in out[RATE as usize / 10..].chunks(2 * 4800) {
+        assert!(peak(w) > 0.47, "level dipped to {}", peak(w));
+    }
+}

@@ -84,8 +84,26 @@ pub(crate) struct TrackReader {
     last: [f32; 2],
     max_step: f32,
     native: Vec<f32>,
+    /// Exact frame count from the container, for Ogg only (see `ogg_frame_limit`).
+    limit: Option<u64>,
+    read_frames: u64,
     eof: bool,
     flushed: bool,
+}
+
+/// rodio 0.23 over symphonia 0.5.5 decodes the end padding of an Ogg Vorbis stream's last page
+/// (about 500 frames of tail that is not in the original), which would put a glitch into every
+/// loop. The Ogg granule position is exact and arrives as the track's duration, so Ogg files are
+/// cut there. Other containers' durations can be estimates (VBR MP3), so they are not cut.
+fn ogg_frame_limit(path: &Path, decoder: &Decoder<BufReader<File>>) -> Option<u64> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    if !matches!(ext.as_str(), "ogg" | "oga") {
+        return None;
+    }
+    let d = decoder.total_duration()?;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let frames = (d.as_secs_f64() * f64::from(decoder.sample_rate().get())).round() as u64;
+    Some(frames)
 }
 
 fn open_decoder(path: &Path) -> Result<Decoder<BufReader<File>>, DecodeError> {
@@ -129,8 +147,11 @@ impl TrackReader {
                 fft,
             })
         };
+        let limit = ogg_frame_limit(path, &decoder);
         Ok(Self {
             path: path.to_owned(),
+            limit,
+            read_frames: 0,
             decoder,
             channels,
             conversion,
@@ -151,8 +172,9 @@ impl TrackReader {
         let c = self.channels;
         let mut frame = [0.0f32; 8];
         'frames: while self.native.len() < CHUNK * 2 {
+            let at_limit = self.limit.is_some_and(|l| self.read_frames >= l);
             for (ch, slot) in frame.iter_mut().enumerate().take(c.min(8)) {
-                match self.decoder.next() {
+                match if at_limit { None } else { self.decoder.next() } {
                     Some(s) => *slot = s,
                     None if ch == 0 => {
                         if self.native.is_empty() && self.try_seamless_restart() {
@@ -178,6 +200,7 @@ impl TrackReader {
                 self.max_step = self.max_step.max(step);
             }
             self.last = [l, r];
+            self.read_frames += 1;
             self.native.push(l);
             self.native.push(r);
         }
@@ -201,6 +224,7 @@ impl TrackReader {
         match open_decoder(&self.path) {
             Ok(d) => {
                 self.decoder = d;
+                self.read_frames = 0;
                 true
             }
             Err(e) => {
