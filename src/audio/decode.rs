@@ -591,15 +591,20 @@ mod tests {
     #[test]
     fn resampled_length_matches_the_rate_ratio() {
         let dir = tempfile::tempdir().expect("tempdir");
-        for (rate, frames, want) in [
-            (44_100, 88_200, 96_000),
-            (48_000, 1000, 1000),
-            (44_100, 441, 480),
+        for (rate, frames, device, want) in [
+            (44_100, 88_200, 48_000, 96_000),
+            (48_000, 1000, 48_000, 1000),
+            (44_100, 441, 48_000, 480),
+            (48_000, 96_000, 44_100, 88_200),
         ] {
             let path = dir.path().join(format!("t{rate}_{frames}.wav"));
             write(&path, rate, frames);
-            let out = decode_file(&path, 48_000).expect("decode");
-            assert_eq!(out.len() / 2, want, "{rate} Hz, {frames} frames");
+            let out = decode_file(&path, device).expect("decode");
+            assert_eq!(
+                out.len() / 2,
+                want,
+                "{rate} Hz → {device} Hz, {frames} frames"
+            );
         }
     }
 }
