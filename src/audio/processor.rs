@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use super::command::Command;
 use super::limiter::Limiter;
 use super::ramp::GainRamp;
-use super::voice::Voice;
+use super::voice::{LayerGain, Voice};
 use crate::tween::Curve;
 
 /// Totals the processor publishes for `AudioHandle::stats`.
@@ -52,9 +52,10 @@ pub struct AudioProcessor {
     returns: rtrb::Producer<Voice>,
     voices: Vec<Voice>,
     layers: Vec<LayerState>,
-    /// One row of `max_block` per layer: trim × ducking per frame.
+    /// One row of `max_block` per layer: trim × ducking per frame, used while ducking moves.
     layer_gain: Vec<f32>,
-    unity: Vec<f32>,
+    /// Per layer: the constant trim × ducking for this block, or `None` when it moves.
+    layer_const: Vec<Option<f32>>,
     gains: Vec<f32>,
     master_gain: Vec<f32>,
     bus: Vec<f32>,
@@ -76,8 +77,8 @@ impl AudioProcessor {
             returns: p.returns,
             voices: Vec::with_capacity(p.max_voices),
             layer_gain: vec![1.0; p.layers.len() * max_block],
+            layer_const: vec![None; p.layers.len()],
             layers: p.layers,
-            unity: vec![1.0; max_block],
             gains: vec![0.0; max_block],
             master_gain: vec![1.0; max_block],
             bus: vec![0.0; max_block * 2],
@@ -185,7 +186,7 @@ impl AudioProcessor {
             .iter()
             .any(|v| v.layer.is_none() && v.is_sounding());
         for (i, layer) in self.layers.iter_mut().enumerate() {
-            let row = &mut self.layer_gain[i * self.max_block..i * self.max_block + frames];
+            let mut constant = Some(layer.trim);
             if let Some(duck) = layer.duck {
                 if one_shot != layer.ducked {
                     layer.ducked = one_shot;
@@ -196,22 +197,29 @@ impl AudioProcessor {
                     };
                     layer.duck_ramp.retarget(to, len, Curve::SCurve);
                 }
-                // Ducking reacts to one-shots, so it keeps moving while scene fades are paused.
-                layer.duck_ramp.fill(row, true);
-                for g in row.iter_mut() {
-                    *g *= layer.trim;
+                if layer.duck_ramp.is_done() {
+                    constant = Some(layer.trim * layer.duck_ramp.current());
+                } else {
+                    // Ducking reacts to one-shots, so it keeps moving while fades are paused.
+                    let row = &mut self.layer_gain[i * self.max_block..i * self.max_block + frames];
+                    layer.duck_ramp.fill_scaled(row, true, layer.trim);
+                    constant = None;
                 }
-            } else {
-                row.fill(layer.trim);
             }
+            self.layer_const[i] = constant;
         }
 
         let gains = &mut self.gains[..frames];
         let mut underrun = 0;
         for v in &mut self.voices {
             let lg = match v.layer {
-                Some(l) => &self.layer_gain[l * self.max_block..l * self.max_block + frames],
-                None => &self.unity[..frames],
+                Some(l) => match self.layer_const[l] {
+                    Some(c) => LayerGain::Const(c),
+                    None => LayerGain::Row(
+                        &self.layer_gain[l * self.max_block..l * self.max_block + frames],
+                    ),
+                },
+                None => LayerGain::Const(1.0),
             };
             underrun += v
                 .render(bus, gains, lg, advance, self.prefill)

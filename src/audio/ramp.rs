@@ -82,8 +82,13 @@ impl GainRamp {
     /// Writes one gain per frame into `out`. When `advance` is false (fades paused) the ramp
     /// holds its current value.
     pub(crate) fn fill(&mut self, out: &mut [f32], advance: bool) {
+        self.fill_scaled(out, advance, 1.0);
+    }
+
+    /// Like [`GainRamp::fill`], with every gain multiplied by `scale`.
+    pub(crate) fn fill_scaled(&mut self, out: &mut [f32], advance: bool, scale: f32) {
         if !advance || self.is_done() {
-            out.fill(self.current());
+            out.fill(self.current() * scale);
             return;
         }
         let mut start = self.value_at(self.pos);
@@ -94,7 +99,7 @@ impl GainRamp {
             let step = (end - start) / n as f32;
             let mut g = start;
             for s in seg.iter_mut() {
-                *s = g;
+                *s = g * scale;
                 g += step;
             }
             self.pos = (self.pos + n).min(self.len);

@@ -51,16 +51,19 @@ pub(crate) struct Rendered {
     pub underrun_frames: u64,
 }
 
-/// `bus += src × gain × layer`, frame by frame (one tight loop the compiler vectorises).
+/// The layer's share of a voice's gain for this block.
+#[derive(Clone, Copy)]
+pub(crate) enum LayerGain<'a> {
+    /// The same for every frame (no ducking in motion): folded into the ramp for free.
+    Const(f32),
+    /// One value per frame.
+    Row(&'a [f32]),
+}
+
+/// `bus += src × gain`, frame by frame (one tight loop).
 #[inline]
-fn mix(bus: &mut [f32], src: &[f32], gains: &[f32], layer: &[f32]) {
-    for (((o, s), g), l) in bus
-        .chunks_exact_mut(2)
-        .zip(src.chunks_exact(2))
-        .zip(gains)
-        .zip(layer)
-    {
-        let g = g * l;
+fn mix(bus: &mut [f32], src: &[f32], gains: &[f32]) {
+    for ((o, s), g) in bus.chunks_exact_mut(2).zip(src.chunks_exact(2)).zip(gains) {
         o[0] += s[0] * g;
         o[1] += s[1] * g;
     }
@@ -92,13 +95,13 @@ impl Voice {
         }
     }
 
-    /// Adds this voice into `bus` (interleaved stereo, `gains.len()` frames). `layer_gain`
-    /// holds one multiplier per frame (layer trim × ducking). `gains` is scratch.
+    /// Adds this voice into `bus` (interleaved stereo, `gains.len()` frames). `layer_gain` is
+    /// the layer's trim × ducking. `gains` is scratch.
     pub(crate) fn render(
         &mut self,
         bus: &mut [f32],
         gains: &mut [f32],
-        layer_gain: &[f32],
+        layer_gain: LayerGain<'_>,
         advance_ramps: bool,
         prefill: usize,
     ) -> Rendered {
@@ -116,8 +119,15 @@ impl Voice {
                 return rendered; // waiting for the decoder: silent, ramp not advanced
             }
         }
-        self.ramp.fill(gains, advance_ramps);
-        let lg = layer_gain;
+        match layer_gain {
+            LayerGain::Const(l) => self.ramp.fill_scaled(gains, advance_ramps, l),
+            LayerGain::Row(row) => {
+                self.ramp.fill(gains, advance_ramps);
+                for (g, l) in gains.iter_mut().zip(row) {
+                    *g *= l;
+                }
+            }
+        }
         match &mut self.input {
             Input::Stream { ring, .. } => {
                 // Read the abandoned flag first: if the decoder had finished, everything it
@@ -129,13 +139,8 @@ impl Voice {
                 {
                     let (a, b) = chunk.as_slices();
                     let na = a.len() / 2;
-                    mix(&mut bus[..a.len()], a, &gains[..na], &lg[..na]);
-                    mix(
-                        &mut bus[a.len()..avail * 2],
-                        b,
-                        &gains[na..avail],
-                        &lg[na..avail],
-                    );
+                    mix(&mut bus[..a.len()], a, &gains[..na]);
+                    mix(&mut bus[a.len()..avail * 2], b, &gains[na..avail]);
                     chunk.commit_all();
                 }
                 if avail < frames {
@@ -168,7 +173,6 @@ impl Voice {
                         &mut bus[done * 2..(done + n) * 2],
                         &data[*pos * 2..(*pos + n) * 2],
                         &gains[done..done + n],
-                        &lg[done..done + n],
                     );
                     *pos += n;
                     done += n;
@@ -216,19 +220,19 @@ mod tests {
             },
             ..stream_voice(rtrb::RingBuffer::new(2).1)
         };
-        let unity = [1.0f32; 480];
+        let unity = LayerGain::Const(1.0);
         let mut gains = [0.0f32; 480];
         let mut bus = vec![0.0f32; 960];
         // Not started yet: silent, not an underrun.
         for _ in 0..100 {
             tx.push(0.5).expect("push");
         }
-        let r = starved.render(&mut bus, &mut gains, &unity, true, 100);
+        let r = starved.render(&mut bus, &mut gains, unity, true, 100);
         assert_eq!(r.underrun_frames, 0);
         assert!(bus.iter().all(|&s| s == 0.0));
         // 50 frames buffered, started: 50 frames sound, 430 are an underrun.
-        let r = starved.render(&mut bus, &mut gains, &unity, true, 50);
-        steady.render(&mut bus, &mut gains, &unity, true, 50);
+        let r = starved.render(&mut bus, &mut gains, unity, true, 50);
+        steady.render(&mut bus, &mut gains, unity, true, 50);
         assert_eq!(r.underrun_frames, 430);
         assert_eq!(starved.counters.underruns.load(Ordering::Relaxed), 1);
         assert_eq!(
@@ -244,7 +248,7 @@ mod tests {
         // The decoder finishes: the voice ends instead of counting underruns.
         drop(tx);
         bus.fill(0.0);
-        let r = starved.render(&mut bus, &mut gains, &unity, true, 50);
+        let r = starved.render(&mut bus, &mut gains, unity, true, 50);
         assert_eq!(r.underrun_frames, 0);
         assert!(starved.finished);
     }
