@@ -632,3 +632,27 @@ fn an_ogg_loop_has_no_glitch_at_the_loop_point() {
         assert!(peak(w) > 0.47, "level dipped to {}", peak(w));
     }
 }
+
+#[test]
+fn preloaded_one_shots_start_in_the_next_block() {
+    let dir = tmp();
+    let chime = file(&dir, "chime.wav");
+    write_wav(&chime, 44_100, 1, &sine(880.0, 44_100, 22_050, 0.4));
+    let (mut h, mut p) = mixer(1);
+    h.preload(&chime).expect("preload");
+    assert!(h.preload(&file(&dir, "missing.wav")).is_err());
+    h.one_shot(&chime, Decibels::UNITY).expect("chime");
+    // No waiting for a decoder: the very next block sounds (after the limiter's 72 frames).
+    let mut out = vec![0.0f32; 480 * 2];
+    p.process(&mut out);
+    assert!(peak(&out) > 0.3, "peak {}", peak(&out));
+    let rest = render(&mut p, 48_000);
+    let left: Vec<f32> = out.iter().chain(&rest).step_by(2).copied().collect();
+    let end = left.iter().rposition(|s| s.abs() > 1e-3).expect("sound");
+    assert!(
+        (end + 1).abs_diff(72 + 24_000) <= 2,
+        "0.5 s resampled: ends at {end}"
+    );
+    h.collect_garbage();
+    assert_eq!(h.stats().voices_active, 0);
+}

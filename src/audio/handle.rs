@@ -2,13 +2,14 @@
 //! commands on the ring, starts decoder threads, and drops the voices the processor hands
 //! back. Runs on an ordinary thread (the engine); must never be given to the audio callback.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::command::Command;
-use super::decode::{PcmBuffer, StreamPlan, spawn_stream};
+use super::decode::{DecodeError, PcmBuffer, StreamPlan, spawn_stream};
 use super::processor::SharedStats;
 use super::ramp::GainRamp;
 use super::voice::{Input, Voice, VoiceCounters};
@@ -32,6 +33,8 @@ pub struct AudioHandle {
     settings: MixerSettings,
     next_id: u64,
     live: Vec<LiveVoice>,
+    /// One-shots decoded ahead (`preload`), played without a decoder thread.
+    preloaded: HashMap<PathBuf, PcmBuffer>,
     shared: Arc<SharedStats>,
 }
 
@@ -62,6 +65,7 @@ impl AudioHandle {
             settings,
             next_id: 0,
             live: Vec::new(),
+            preloaded: HashMap::new(),
             shared,
         }
     }
@@ -255,13 +259,32 @@ impl AudioHandle {
         self.push(Command::Start(voice))
     }
 
+    /// Decodes a short file (a chime) now and keeps it, so that later `one_shot`s of it start
+    /// at once, without a decoder thread. Call it at ceremony start for every one-shot sound.
+    /// Memory: the whole file at the device rate (10 s of stereo ≈ 3.8 MB), so keep it for
+    /// short sounds.
+    ///
+    /// # Errors
+    /// A [`DecodeError`] if the file cannot be opened, decoded or resampled.
+    pub fn preload(&mut self, file: &Path) -> Result<(), DecodeError> {
+        if !self.preloaded.contains_key(file) {
+            let buffer = PcmBuffer::decode(file, self.sample_rate)?;
+            self.preloaded.insert(file.to_owned(), buffer);
+        }
+        Ok(())
+    }
+
     /// Plays a file once on top of the layers (a chime, a bowl). Layers with a `duck` dip
-    /// under it while it sounds. A file that cannot be read is logged and skipped.
+    /// under it while it sounds. Preloaded files start at once; others stream from a decoder
+    /// thread. A file that cannot be read is logged and skipped.
     ///
     /// # Errors
     /// [`AudioError::QueueFull`] / [`AudioError::TooManyVoices`] when the mixer is saturated,
     /// [`AudioError::Spawn`] when the decoder thread cannot start.
     pub fn one_shot(&mut self, file: &Path, gain: Decibels) -> Result<(), AudioError> {
+        if let Some(buffer) = self.preloaded.get(file).cloned() {
+            return self.one_shot_buffer(&buffer, gain);
+        }
         self.reclaim();
         self.ensure_room(1)?;
         self.ensure_voice_slot()?;
