@@ -65,15 +65,28 @@ impl Limiter {
         if peak <= self.ceiling && self.idle() {
             // Nothing to limit now or within the look-ahead: a plain delay. The state ends
             // exactly where the full path would leave it (all gains 1), so output is identical.
-            for (x, y) in input.chunks_exact(2).zip(out.chunks_exact_mut(2)) {
-                let d = self.idx * 2;
-                y[0] = self.delay[d];
-                y[1] = self.delay[d + 1];
-                self.delay[d] = x[0];
-                self.delay[d + 1] = x[1];
-                self.idx += 1;
-                if self.idx == self.window {
-                    self.idx = 0;
+            let w2 = self.window * 2;
+            let n2 = input.len().min(out.len());
+            if n2 >= w2 {
+                // Oldest delayed frames first (from `idx` round the ring), then the input.
+                let split = self.idx * 2;
+                let tail = w2 - split;
+                out[..tail].copy_from_slice(&self.delay[split..]);
+                out[tail..w2].copy_from_slice(&self.delay[..split]);
+                out[w2..n2].copy_from_slice(&input[..n2 - w2]);
+                self.delay.copy_from_slice(&input[n2 - w2..n2]);
+                self.idx = 0;
+            } else {
+                for (x, y) in input.chunks_exact(2).zip(out.chunks_exact_mut(2)) {
+                    let d = self.idx * 2;
+                    y[0] = self.delay[d];
+                    y[1] = self.delay[d + 1];
+                    self.delay[d] = x[0];
+                    self.delay[d + 1] = x[1];
+                    self.idx += 1;
+                    if self.idx == self.window {
+                        self.idx = 0;
+                    }
                 }
             }
             self.t += (input.len() / 2) as u64;

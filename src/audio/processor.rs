@@ -226,11 +226,21 @@ impl AudioProcessor {
                 .underrun_frames;
         }
 
-        let master = &mut self.master_gain[..frames];
-        self.master.fill(master, advance);
-        for (f, g) in bus.chunks_exact_mut(2).zip(master.iter()) {
-            f[0] *= g;
-            f[1] *= g;
+        if self.master.is_done() || !advance {
+            let g = self.master.current();
+            #[allow(clippy::float_cmp)]
+            if g != 1.0 {
+                for s in bus.iter_mut() {
+                    *s *= g;
+                }
+            }
+        } else {
+            let master = &mut self.master_gain[..frames];
+            self.master.fill(master, advance);
+            for (f, g) in bus.chunks_exact_mut(2).zip(master.iter()) {
+                f[0] *= g;
+                f[1] *= g;
+            }
         }
         self.limiter.process(bus, out);
 
