@@ -106,7 +106,7 @@ pub fn run_ceremony(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         let signals = crate::shutdown::signals()?;
         let (tx, rx) = mpsc::channel(16);
         tokio::spawn(read_terminal(tx));
@@ -124,7 +124,10 @@ pub fn run_ceremony(
         )
         .await;
         Ok::<(), AppError>(())
-    })
+    });
+    // The terminal reader blocks on stdin in a thread of its own; do not wait for it.
+    runtime.shutdown_background();
+    result
 }
 
 /// Reads commands typed on the terminal, one per line.

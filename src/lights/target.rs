@@ -1,47 +1,64 @@
-//! What the ceremony engine asks of a light: a perceived level, an optional colour and an
-//! effect. Device units, topics and pacing belong to the drivers, not here.
+//! What the ceremony engine asks of a light: a perceived level, a colour and an effect. Owns
+//! only these plain types; it must not know about devices, drivers, topics or time.
 
 use std::time::Duration;
 
 /// What a light should show. `level` is perceived lightness 0..=1 (CIE L*/100), not device units.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LightTarget {
-    /// Perceived lightness, 0 (off) ..= 1 (full).
+    /// Perceived lightness 0..=1 (CIE L* / 100); 0 means off.
     pub level: f32,
-    /// Colour temperature or RGB colour; `None` leaves the bulb's colour alone.
+    /// Colour to show, or `None` to leave the bulb's colour as it is.
     pub color: Option<LightColor>,
-    /// A living effect around `level`.
+    /// Effect running around `level` once the light has arrived there.
     pub effect: Effect,
 }
 
-/// A light's colour.
+/// A light colour.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LightColor {
-    /// White at a colour temperature in kelvin.
+    /// White at a correlated colour temperature in kelvin (2700 K is candle-warm white).
     Kelvin(u16),
-    /// An RGB colour.
+    /// An sRGB colour.
     Rgb([u8; 3]),
 }
 
-/// A living effect that moves a light around its level.
+/// A slow, low-rate effect a light runs around its level.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum Effect {
-    /// A steady light.
+    /// Steady light.
     #[default]
     None,
-    /// Slow random low-rate flicker around the level: `depth` is a fraction of the level,
-    /// `interval` the mean time between flicker moves.
+    /// Slow random low-rate flicker around `level`.
     Candle {
-        /// Fraction of the level the flicker may dip.
+        /// Size of the flicker as a fraction of the level (0.2 = ±20 %).
         depth: f32,
         /// Mean time between flicker moves.
         interval: Duration,
     },
-    /// A sinusoidal swell at `per_minute` breaths a minute, `depth` a fraction of the level.
+    /// Sinusoidal swell around `level`, for co-breathing.
     Breathe {
-        /// Breaths per minute.
+        /// Breaths per minute (one full swell up and down per breath).
         per_minute: f32,
-        /// Fraction of the level the swell spans.
+        /// Size of the swell as a fraction of the level.
         depth: f32,
     },
+}
+
+impl LightTarget {
+    /// A steady light at `level` with no colour change.
+    #[must_use]
+    pub fn level(level: f32) -> Self {
+        Self {
+            level,
+            color: None,
+            effect: Effect::None,
+        }
+    }
+
+    /// Off: level 0, no effect.
+    #[must_use]
+    pub fn off() -> Self {
+        Self::level(0.0)
+    }
 }

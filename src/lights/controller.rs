@@ -1,0 +1,798 @@
+//! The per-rig light controller: the stateful but pure core the MQTT bus and the ceremony
+//! engine drive. It holds each light's options and what the light is doing (a planned fade,
+//! an effect, or resting), turns engine targets into paced, encoded publishes, and answers
+//! "what should every light show right now" after a reconnect. Time is always a parameter
+//! (a `Duration` since an epoch the caller picks); it must not read a clock, own a broker
+//! connection or publish anything itself.
+
+use std::time::Duration;
+
+use super::command::{LightCommand, Publish};
+use super::drivers;
+use super::effects::{EffectRun, SplitMix64};
+use super::options::LightOptions;
+use super::pace::Pacer;
+use super::plan::{Fade, LightState, Schedule, command_for, plan_remaining};
+use super::target::{Effect, LightTarget};
+use crate::tween::Curve;
+
+/// One light (or group address) of the rig.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LightSpec {
+    /// Device address as the driver expects it (Z2M friendly name, Tasmota topic, …).
+    pub address: String,
+    /// The light's options.
+    pub options: LightOptions,
+}
+
+/// Why the controller refused a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControllerError {
+    /// The light index is not part of the rig.
+    #[error("failed to address light {index}: the rig has {count} lights")]
+    NoSuchLight {
+        /// Index asked for.
+        index: usize,
+        /// Number of lights in the rig.
+        count: usize,
+    },
+}
+
+/// A fade queued to start when the current one ends (the way back of a test fade).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Queued {
+    target: LightTarget,
+    duration: Duration,
+    curve: Curve,
+}
+
+#[derive(Debug, Clone)]
+struct FadeRun {
+    fade: Fade,
+    /// How much of the fade had run when `schedule` was planned (non-zero after a resume).
+    skip: Duration,
+    /// Epoch time of the schedule's offset 0.
+    origin: Duration,
+    /// Planned commands; empty while paused.
+    schedule: Schedule,
+    /// Index of the first command not yet handed to the pacer.
+    next: usize,
+    then: Option<Queued>,
+}
+
+impl FadeRun {
+    fn new(fade: Fade, origin: Duration, opts: &LightOptions, paused: bool) -> Self {
+        let schedule = if paused {
+            Vec::new()
+        } else {
+            plan_remaining(&fade, Duration::ZERO, opts)
+        };
+        Self {
+            fade,
+            skip: Duration::ZERO,
+            origin,
+            schedule,
+            next: 0,
+            then: None,
+        }
+    }
+
+    /// How far into the whole fade `now` is.
+    fn elapsed(&self, now: Duration) -> Duration {
+        (self.skip + now.saturating_sub(self.origin)).min(self.fade.duration)
+    }
+
+    /// Epoch time at which the schedule is over (the fade's end, or its trailing OFF).
+    fn end(&self) -> Duration {
+        let rem = self.fade.duration.saturating_sub(self.skip);
+        let last = self.schedule.last().map_or(Duration::ZERO, |(t, _)| *t);
+        self.origin + rem.max(last)
+    }
+
+    /// The scheduled command in force at `now`, with its transition shortened by however
+    /// late it is, so it never replays a stale step.
+    fn command_at(&self, now: Duration) -> Option<LightCommand> {
+        let elapsed = now.saturating_sub(self.origin);
+        let j = self.schedule.iter().rposition(|(t, _)| *t <= elapsed)?;
+        let (t, mut cmd) = self.schedule[j];
+        cmd.transition = cmd
+            .transition
+            .map(|tr| tr.saturating_sub(elapsed - t))
+            .filter(|tr| !tr.is_zero());
+        Some(cmd)
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Activity {
+    /// Resting at `Light::state`.
+    Idle,
+    Fading(FadeRun),
+    Effect(EffectRun),
+}
+
+#[derive(Debug, Clone)]
+struct Light {
+    spec: LightSpec,
+    activity: Activity,
+    /// Resting state (meaningful when idle); also the target of the last finished fade.
+    state: LightState,
+    /// The last target the engine asked for (its effect starts when the fade ends).
+    target: LightTarget,
+    /// Whether sanctum has ever commanded this light (never-touched lights are not
+    /// republished after a reconnect).
+    commanded: bool,
+    effects_started: u64,
+}
+
+/// Drives every light of one rig. See the module docs.
+#[derive(Debug, Clone)]
+pub struct LightController {
+    lights: Vec<Light>,
+    pacer: Pacer<usize>,
+    paused: bool,
+    seed: u64,
+}
+
+impl LightController {
+    /// A controller for `lights`; `seed` makes effects reproducible.
+    #[must_use]
+    pub fn new(lights: Vec<LightSpec>, seed: u64) -> Self {
+        let mut pacer = Pacer::new();
+        for (i, spec) in lights.iter().enumerate() {
+            pacer.set_rate(i, spec.options.max_rate);
+        }
+        Self {
+            lights: lights
+                .into_iter()
+                .map(|spec| Light {
+                    spec,
+                    activity: Activity::Idle,
+                    state: LightState::OFF,
+                    target: LightTarget::off(),
+                    commanded: false,
+                    effects_started: 0,
+                })
+                .collect(),
+            pacer,
+            paused: false,
+            seed,
+        }
+    }
+
+    /// Number of lights in the rig.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.lights.len()
+    }
+
+    /// Whether the rig has no lights.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.lights.is_empty()
+    }
+
+    /// Whether the controller is paused.
+    #[must_use]
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
+    fn check(&self, index: usize) -> Result<(), ControllerError> {
+        if index < self.lights.len() {
+            Ok(())
+        } else {
+            Err(ControllerError::NoSuchLight {
+                index,
+                count: self.lights.len(),
+            })
+        }
+    }
+
+    /// The perceived state light `index` is in (or is believed to be in) at `now`.
+    ///
+    /// # Errors
+    /// [`ControllerError::NoSuchLight`] for an index outside the rig.
+    pub fn state(&self, now: Duration, index: usize) -> Result<LightState, ControllerError> {
+        self.check(index)?;
+        Ok(self.state_of(index, now))
+    }
+
+    fn state_of(&self, index: usize, now: Duration) -> LightState {
+        let light = &self.lights[index];
+        match &light.activity {
+            Activity::Idle => light.state,
+            Activity::Fading(run) if self.paused => run.fade.state_at(run.skip),
+            Activity::Fading(run) => run.fade.state_at(run.elapsed(now)),
+            Activity::Effect(run) => run.base(),
+        }
+    }
+
+    /// Starts moving light `index` to `target` over `fade` along `curve`, from wherever it is
+    /// at `now`. Any running fade or effect on that light is replaced. While paused, the fade
+    /// is kept and starts on [`LightController::resume`].
+    ///
+    /// # Errors
+    /// [`ControllerError::NoSuchLight`] for an index outside the rig.
+    pub fn apply(
+        &mut self,
+        now: Duration,
+        index: usize,
+        target: LightTarget,
+        fade: Duration,
+        curve: Curve,
+    ) -> Result<(), ControllerError> {
+        self.check(index)?;
+        let from = self.state_of(index, now);
+        let paused = self.paused;
+        let light = &mut self.lights[index];
+        let fade = Fade {
+            from,
+            to: target,
+            duration: fade,
+            curve,
+        };
+        light.activity = Activity::Fading(FadeRun::new(fade, now, &light.spec.options, paused));
+        light.target = target;
+        light.commanded = true;
+        Ok(())
+    }
+
+    /// A short visible fade on light `index` for `sanctum lights test`: 3 s towards a clearly
+    /// different level (80 % from a dim light, 20 % from a bright one), then 3 s back to where
+    /// it was, effect included.
+    ///
+    /// # Errors
+    /// [`ControllerError::NoSuchLight`] for an index outside the rig.
+    pub fn test_fade(&mut self, now: Duration, index: usize) -> Result<(), ControllerError> {
+        self.check(index)?;
+        let was = self.state_of(index, now);
+        let back = LightTarget {
+            level: was.level,
+            color: was.color,
+            effect: self.lights[index].target.effect,
+        };
+        let there = LightTarget {
+            level: if was.level < 0.5 { 0.8 } else { 0.2 },
+            color: was.color,
+            effect: Effect::None,
+        };
+        let leg = Duration::from_secs(3);
+        self.apply(now, index, there, leg, Curve::SCurve)?;
+        if let Activity::Fading(run) = &mut self.lights[index].activity {
+            run.then = Some(Queued {
+                target: back,
+                duration: leg,
+                curve: Curve::SCurve,
+            });
+        }
+        self.lights[index].target = back;
+        Ok(())
+    }
+
+    /// Freezes every light at its current perceived level (sent with no transition) and
+    /// stops the clock of every fade, keeping what remains of it; effects hold their base
+    /// level. The freeze commands come out of [`LightController::poll`].
+    pub fn pause(&mut self, now: Duration) {
+        if self.paused {
+            return;
+        }
+        for i in 0..self.lights.len() {
+            let state = self.state_of(i, now);
+            let light = &mut self.lights[i];
+            let freeze = match &mut light.activity {
+                Activity::Idle => None,
+                Activity::Fading(run) => {
+                    run.skip = run.elapsed(now);
+                    run.schedule.clear();
+                    run.next = 0;
+                    Some(state)
+                }
+                Activity::Effect(run) => Some(run.base()),
+            };
+            if let Some(state) = freeze {
+                let cmd = resting_command(state, &light.spec.options);
+                let batch = drivers::encode(&light.spec.address, &light.spec.options, &cmd);
+                self.pacer.offer(now, i, batch);
+            }
+        }
+        self.paused = true;
+    }
+
+    /// Continues every paused fade from where it stopped, with the rest of its curve and its
+    /// remaining time, and restarts effects.
+    pub fn resume(&mut self, now: Duration) {
+        if !self.paused {
+            return;
+        }
+        self.paused = false;
+        for i in 0..self.lights.len() {
+            let seed = self.effect_seed(i);
+            let light = &mut self.lights[i];
+            match &mut light.activity {
+                Activity::Idle => {}
+                Activity::Fading(run) => {
+                    run.schedule = plan_remaining(&run.fade, run.skip, &light.spec.options);
+                    run.origin = now;
+                    run.next = 0;
+                }
+                Activity::Effect(run) => {
+                    let base = run.base();
+                    match EffectRun::new(light.target.effect, base, now, seed, &light.spec.options)
+                    {
+                        Some(run) => light.activity = Activity::Effect(run),
+                        None => {
+                            light.state = base;
+                            light.activity = Activity::Idle;
+                        }
+                    }
+                    light.effects_started += 1;
+                }
+            }
+        }
+    }
+
+    fn effect_seed(&self, index: usize) -> u64 {
+        let mut mix = SplitMix64::new(
+            self.seed ^ ((index as u64) << 32) ^ self.lights[index].effects_started,
+        );
+        mix.next_u64()
+    }
+
+    /// Everything due at `now`, paced per light: at most each light's `max_rate`, and only
+    /// the newest command of a light whose messages backed up.
+    pub fn poll(&mut self, now: Duration) -> Vec<Publish> {
+        if !self.paused {
+            for i in 0..self.lights.len() {
+                self.advance(i, now);
+            }
+        }
+        self.pacer.due(now)
+    }
+
+    /// Moves light `i` along its fade or effect up to `now`, offering the newest due command.
+    fn advance(&mut self, i: usize, now: Duration) {
+        loop {
+            let seed = self.effect_seed(i);
+            let light = &mut self.lights[i];
+            let opts = &light.spec.options;
+            let mut due: Option<LightCommand> = None;
+            let mut finished_at = None;
+            match &mut light.activity {
+                Activity::Idle => {}
+                Activity::Fading(run) => {
+                    let elapsed = now.saturating_sub(run.origin);
+                    let before = run.next;
+                    while run.next < run.schedule.len() && run.schedule[run.next].0 <= elapsed {
+                        run.next += 1;
+                    }
+                    if run.next > before {
+                        due = run.command_at(now);
+                    }
+                    if run.next == run.schedule.len() && now >= run.end() {
+                        finished_at = Some(run.end());
+                    }
+                }
+                Activity::Effect(run) => {
+                    while run.next_at() <= now {
+                        due = run.next().map(|(_, c)| c);
+                    }
+                }
+            }
+            if let Some(cmd) = due {
+                let batch = drivers::encode(&light.spec.address, opts, &cmd);
+                self.pacer.offer(now, i, batch);
+            }
+            let Some(end) = finished_at else {
+                return;
+            };
+            // The fade is over: queue the next fade, start the effect, or rest.
+            let Activity::Fading(run) = &light.activity else {
+                return;
+            };
+            let arrived = run.fade.state_at_eased(1.0);
+            let then = run.then;
+            light.state = arrived;
+            light.activity = match then {
+                Some(q) => {
+                    let fade = Fade {
+                        from: arrived,
+                        to: q.target,
+                        duration: q.duration,
+                        curve: q.curve,
+                    };
+                    Activity::Fading(FadeRun::new(fade, end, opts, false))
+                }
+                None => {
+                    light.effects_started += 1;
+                    match EffectRun::new(light.target.effect, arrived, end, seed, opts) {
+                        Some(run) => Activity::Effect(run),
+                        None => Activity::Idle,
+                    }
+                }
+            };
+            if matches!(light.activity, Activity::Idle) {
+                return;
+            }
+        }
+    }
+
+    /// When [`LightController::poll`] next has something to do, if ever.
+    #[must_use]
+    pub fn next_deadline(&self) -> Option<Duration> {
+        let mut next = self.pacer.next_deadline();
+        if !self.paused {
+            for light in &self.lights {
+                let t = match &light.activity {
+                    Activity::Idle => None,
+                    Activity::Fading(run) => Some(match run.schedule.get(run.next) {
+                        Some((t, _)) => run.origin + *t,
+                        None => run.end(),
+                    }),
+                    Activity::Effect(run) => Some(run.next_at()),
+                };
+                next = match (next, t) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+        }
+        next
+    }
+
+    /// What every commanded light should show at `now`, as publishes, for republishing after
+    /// an MQTT reconnect: a fading light gets its running segment with only the remaining
+    /// transition (never an old step), a paused light its frozen level, an effect light its
+    /// base level, a resting light its state. Any paced command still waiting for those
+    /// lights is dropped, since these supersede it.
+    pub fn current_commands(&mut self, now: Duration) -> Vec<Publish> {
+        let mut out = Vec::new();
+        for i in 0..self.lights.len() {
+            if !self.lights[i].commanded {
+                continue;
+            }
+            let state = self.state_of(i, now);
+            let light = &self.lights[i];
+            let opts = &light.spec.options;
+            let cmd = match &light.activity {
+                Activity::Fading(run) if !self.paused => run
+                    .command_at(now)
+                    .unwrap_or_else(|| resting_command(state, opts)),
+                _ => resting_command(state, opts),
+            };
+            let batch = drivers::encode(&light.spec.address, opts, &cmd);
+            self.pacer.sent(now, i, batch.len());
+            out.extend(batch);
+        }
+        out
+    }
+}
+
+/// The command that shows `state` at once: OFF for a dark state.
+fn resting_command(state: LightState, opts: &LightOptions) -> LightCommand {
+    if state.level <= 0.0 {
+        LightCommand::off()
+    } else {
+        command_for(state, None, opts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lights::LightColor;
+    use crate::lights::options::DriverKind;
+    use serde_json::Value;
+
+    fn us(v: u64) -> Duration {
+        Duration::from_micros(v)
+    }
+    fn secs(v: u64) -> Duration {
+        Duration::from_secs(v)
+    }
+
+    fn z2m(names: &[&str]) -> LightController {
+        let lights = names
+            .iter()
+            .map(|n| LightSpec {
+                address: (*n).to_owned(),
+                options: LightOptions::defaults(DriverKind::Zigbee2Mqtt),
+            })
+            .collect();
+        LightController::new(lights, 42)
+    }
+
+    fn json(p: &Publish) -> Value {
+        serde_json::from_str(&p.payload).expect("json payload")
+    }
+
+    fn brightness(p: &Publish) -> Option<u64> {
+        json(p)["brightness"].as_u64()
+    }
+
+    /// Runs the controller event by event (at each `next_deadline`) until `end`.
+    fn run(c: &mut LightController, from: Duration, end: Duration) -> Vec<(Duration, Publish)> {
+        let mut out = Vec::new();
+        let mut now = from;
+        loop {
+            for p in c.poll(now) {
+                out.push((now, p));
+            }
+            match c.next_deadline() {
+                Some(t) if t <= end => now = t.max(now + us(1)),
+                _ => return out,
+            }
+        }
+    }
+
+    fn warm(level: f32) -> LightTarget {
+        LightTarget {
+            level,
+            color: Some(LightColor::Kelvin(2200)),
+            effect: Effect::None,
+        }
+    }
+
+    #[test]
+    fn a_ten_minute_fade_goes_out_as_a_few_segments() {
+        let mut c = z2m(&["altar"]);
+        c.apply(us(0), 0, warm(0.3), secs(600), Curve::SCurve)
+            .expect("light 0");
+        let out = run(&mut c, us(0), secs(3600));
+        assert!((8..=12).contains(&out.len()), "{}", out.len());
+        assert!(out.windows(2).all(|w| w[1].0 - w[0].0 >= secs(5)));
+        let b: Vec<u64> = out.iter().filter_map(|(_, p)| brightness(p)).collect();
+        assert!(b.windows(2).all(|w| w[1] >= w[0]), "{b:?}");
+        let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
+        let want = drivers::scale(
+            opts.curve.device_from_perceived(0.3, opts.min_level),
+            254,
+            true,
+        );
+        assert_eq!(*b.last().expect("published"), u64::from(want));
+        assert!(
+            out.iter()
+                .all(|(_, p)| p.topic == "zigbee2mqtt/altar/set" && !p.retain)
+        );
+        assert_eq!(c.next_deadline(), None, "idle after the fade");
+    }
+
+    #[test]
+    fn pause_freezes_at_the_current_level_and_resume_finishes_the_rest() {
+        let mut c = z2m(&["altar"]);
+        let from_full = LightTarget::level(1.0);
+        c.apply(us(0), 0, from_full, Duration::ZERO, Curve::Linear)
+            .expect("light 0");
+        run(&mut c, us(0), secs(1));
+        c.apply(
+            secs(10),
+            0,
+            LightTarget::level(0.2),
+            secs(600),
+            Curve::Linear,
+        )
+        .expect("light 0");
+        let before = run(&mut c, secs(10), secs(310));
+        assert!(!before.is_empty());
+        // Half way: perceived 0.6. A segment just went out at 310 s, so the freeze waits
+        // for the light's 1 s message spacing.
+        c.pause(secs(310));
+        assert!(c.poll(secs(310)).is_empty());
+        assert_eq!(c.next_deadline(), Some(secs(311)));
+        let frozen = c.poll(secs(311));
+        assert_eq!(frozen.len(), 1);
+        let v = json(&frozen[0]);
+        assert_eq!(v["transition"].as_f64(), Some(0.0));
+        let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
+        let want = drivers::scale(
+            opts.curve.device_from_perceived(0.6, opts.min_level),
+            254,
+            true,
+        );
+        assert_eq!(v["brightness"].as_u64(), Some(u64::from(want)));
+        // Paused: nothing for a long while, and no deadline.
+        assert_eq!(c.next_deadline(), None);
+        assert!(c.poll(secs(900)).is_empty());
+        assert!((c.state(secs(900), 0).expect("light").level - 0.6).abs() < 1e-6);
+        // Resume at 15 min: the remaining 5 min run and end exactly at the target.
+        c.resume(secs(900));
+        let after = run(&mut c, secs(900), secs(3600));
+        let (t_last, last) = after.last().expect("resumed");
+        let end = json(last);
+        assert_eq!(
+            end["transition"]
+                .as_f64()
+                .map(|t| *t_last + Duration::from_secs_f64(t)),
+            Some(secs(1200))
+        );
+        let want = drivers::scale(
+            opts.curve.device_from_perceived(0.2, opts.min_level),
+            254,
+            true,
+        );
+        assert_eq!(end["brightness"].as_u64(), Some(u64::from(want)));
+        assert!(after.len() >= 4 && after.len() <= 7, "{}", after.len());
+    }
+
+    #[test]
+    fn a_late_poll_sends_only_the_running_segment_with_what_is_left() {
+        let mut c = z2m(&["altar"]);
+        c.apply(us(0), 0, warm(0.5), secs(600), Curve::Linear)
+            .expect("light 0");
+        assert_eq!(c.poll(us(0)).len(), 1);
+        // The bus was stuck for 7.5 minutes: one message, not seven.
+        let late = c.poll(secs(450));
+        assert_eq!(late.len(), 1);
+        let t = json(&late[0])["transition"].as_f64().expect("transition");
+        assert!(t > 0.0 && t <= 60.0, "{t}");
+        // It heads for the end of the segment running at 7.5 min, i.e. 8 min.
+        let want = c.state(secs(480), 0).expect("light");
+        let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
+        let b = drivers::scale(
+            opts.curve.device_from_perceived(want.level, opts.min_level),
+            254,
+            true,
+        );
+        assert_eq!(brightness(&late[0]), Some(u64::from(b)));
+        assert!((t - 30.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn reconnect_republishes_current_targets_not_stale_steps() {
+        let mut c = z2m(&["altar", "floor", "never"]);
+        c.apply(us(0), 0, warm(0.5), secs(600), Curve::Linear)
+            .expect("light 0");
+        c.apply(
+            us(0),
+            1,
+            LightTarget::level(0.7),
+            Duration::ZERO,
+            Curve::Linear,
+        )
+        .expect("light 1");
+        run(&mut c, us(0), secs(125));
+        let now = secs(125);
+        let again = c.current_commands(now);
+        assert_eq!(again.len(), 2, "the untouched light is left alone");
+        let fading = json(&again[0]);
+        assert_eq!(fading["transition"].as_f64(), Some(55.0));
+        assert_eq!(again[1].topic, "zigbee2mqtt/floor/set");
+        assert_eq!(json(&again[1])["transition"].as_f64(), Some(0.0));
+        // Nothing doubles up right after.
+        assert!(c.poll(now).is_empty());
+    }
+
+    #[test]
+    fn a_fade_to_black_ends_with_an_explicit_off() {
+        let mut c = z2m(&["altar"]);
+        c.apply(
+            us(0),
+            0,
+            LightTarget::level(0.6),
+            Duration::ZERO,
+            Curve::Linear,
+        )
+        .expect("light 0");
+        c.poll(us(0));
+        c.apply(secs(5), 0, LightTarget::off(), secs(30), Curve::SCurve)
+            .expect("light 0");
+        let out = run(&mut c, secs(5), secs(100));
+        let (t, last) = out.last().expect("published");
+        assert_eq!(*t, secs(35));
+        assert_eq!(last.payload, r#"{"state":"OFF"}"#);
+        assert_eq!(
+            brightness(&out[out.len() - 2].1),
+            Some(1),
+            "min level before off"
+        );
+        assert_eq!(c.state(secs(100), 0).expect("light").level, 0.0);
+    }
+
+    #[test]
+    fn applies_faster_than_the_rate_keep_only_the_newest() {
+        let mut c = z2m(&["altar"]);
+        c.apply(
+            us(0),
+            0,
+            LightTarget::level(0.2),
+            Duration::ZERO,
+            Curve::Linear,
+        )
+        .expect("light 0");
+        assert_eq!(c.poll(us(0)).len(), 1);
+        for (i, level) in [0.3, 0.4, 0.5].into_iter().enumerate() {
+            let now = us(200_000 * (i as u64 + 1));
+            c.apply(
+                now,
+                0,
+                LightTarget::level(level),
+                Duration::ZERO,
+                Curve::Linear,
+            )
+            .expect("light 0");
+            assert!(c.poll(now).is_empty(), "inside the 1 s window");
+        }
+        assert_eq!(c.next_deadline(), Some(secs(1)));
+        let out = c.poll(secs(1));
+        assert_eq!(out.len(), 1);
+        let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
+        let b = drivers::scale(
+            opts.curve.device_from_perceived(0.5, opts.min_level),
+            254,
+            true,
+        );
+        assert_eq!(brightness(&out[0]), Some(u64::from(b)));
+    }
+
+    #[test]
+    fn candles_start_after_the_fade_and_keep_every_bulb_within_rate() {
+        let names: Vec<String> = (0..10).map(|i| format!("bulb{i}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut c = z2m(&refs);
+        let candle = LightTarget {
+            level: 0.35,
+            color: Some(LightColor::Kelvin(2200)),
+            effect: Effect::Candle {
+                depth: 0.2,
+                interval: secs(2),
+            },
+        };
+        for i in 0..10 {
+            c.apply(us(0), i, candle, secs(20), Curve::SCurve)
+                .expect("light");
+        }
+        let out = run(&mut c, us(0), secs(80));
+        for name in &names {
+            let topic = format!("zigbee2mqtt/{name}/set");
+            let times: Vec<Duration> = out
+                .iter()
+                .filter(|(_, p)| p.topic == topic)
+                .map(|(t, _)| *t)
+                .collect();
+            assert!(times.windows(2).all(|w| w[1] - w[0] >= secs(1)), "{name}");
+            let flickers = times.iter().filter(|t| **t > secs(20)).count();
+            assert!((10..=61).contains(&flickers), "{name}: {flickers}");
+        }
+        let total = out.iter().filter(|(t, _)| *t > secs(20)).count();
+        println!(
+            "10 candle bulbs, 60 s: {total} messages ({:.2}/s per bulb)",
+            total as f64 / 600.0
+        );
+    }
+
+    #[test]
+    fn test_fade_goes_there_and_back() {
+        let mut c = z2m(&["altar"]);
+        c.apply(
+            us(0),
+            0,
+            LightTarget::level(0.3),
+            Duration::ZERO,
+            Curve::Linear,
+        )
+        .expect("light 0");
+        let first = c.poll(us(0));
+        c.test_fade(secs(10), 0).expect("light 0");
+        let out = run(&mut c, secs(10), secs(60));
+        assert_eq!(out.len(), 2, "{out:?}");
+        let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
+        let peak = drivers::scale(
+            opts.curve.device_from_perceived(0.8, opts.min_level),
+            254,
+            true,
+        );
+        assert_eq!(brightness(&out[0].1), Some(u64::from(peak)));
+        assert_eq!(out[1].0, secs(13));
+        assert_eq!(brightness(&out[1].1), brightness(&first[0]));
+        assert_eq!(json(&out[1].1)["transition"].as_f64(), Some(3.0));
+    }
+
+    #[test]
+    fn unknown_lights_are_refused() {
+        let mut c = z2m(&["altar"]);
+        let err = c
+            .apply(us(0), 3, LightTarget::off(), Duration::ZERO, Curve::Linear)
+            .expect_err("no light 3");
+        insta::assert_snapshot!(err, @"failed to address light 3: the rig has 1 lights");
+    }
+}

@@ -1,0 +1,676 @@
+//! Fade planning: turns "go from here to that target over this long along this easing" into a
+//! timed list of device commands. Native-fade lights get a few long native transitions along
+//! the perceptual curve; others get software steps of equal ΔL*, never faster than the light's
+//! message rate. Pure: no clock (offsets are from the fade start), no I/O, no pacing state.
+//!
+//! Facts used (reference §0, §2.1, §2.3, §3): fades are modelled in perceived lightness and
+//! mapped to device values per light; long fades are piecewise native segments of ≥5 s
+//! ("e.g. 6–12 segments over a 10-min fade"), keeping ≤0.2 msg/s; without native fades, steps
+//! of equal ΔL* at ≤ max_rate; a fade to 0 ends at the minimum level followed by an explicit
+//! OFF, so the light comes back on at a level we chose.
+
+use std::time::Duration;
+
+use super::command::LightCommand;
+use super::options::LightOptions;
+use super::target::{LightColor, LightTarget};
+use crate::tween::Curve;
+
+/// Segment length a long native fade aims for: a 10-minute fade becomes about 10 segments.
+pub const TARGET_SEGMENT: Duration = Duration::from_secs(60);
+/// Shortest native segment made by splitting a fade for accuracy (≤0.2 msg/s; reference §3).
+pub const MIN_SEGMENT: Duration = Duration::from_secs(5);
+/// Largest allowed gap, in L* units, between the planned perceptual curve and the
+/// device's straight-line transition inside a segment before the segment is split.
+pub const MAX_SEGMENT_ERROR_L: f32 = 2.0;
+/// Perceived step of a software fade, in L* units (about half a just-noticeable difference).
+pub const SOFTWARE_STEP_L: f32 = 0.5;
+/// Colour step of a software fade, in mireds.
+pub const SOFTWARE_STEP_MIRED: f32 = 2.0;
+
+/// Where a light is (or is believed to be): perceived level and colour.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LightState {
+    /// Perceived lightness 0..=1; 0 is off.
+    pub level: f32,
+    /// Colour last set, if known.
+    pub color: Option<LightColor>,
+}
+
+impl LightState {
+    /// A light that is off with no known colour.
+    pub const OFF: Self = Self {
+        level: 0.0,
+        color: None,
+    };
+}
+
+/// A fade in perceived space: from a state to a target over a duration along an easing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fade {
+    /// Where the fade starts.
+    pub from: LightState,
+    /// Where it ends (its `effect` is not part of the fade).
+    pub to: LightTarget,
+    /// How long the whole fade lasts.
+    pub duration: Duration,
+    /// Easing, applied to perceived lightness and to mireds alike.
+    pub curve: Curve,
+}
+
+/// A timed command list: offsets from the start of the plan.
+pub type Schedule = Vec<(Duration, LightCommand)>;
+
+impl Fade {
+    /// Eased progress (0..=1) after `elapsed`.
+    #[must_use]
+    pub fn eased(&self, elapsed: Duration) -> f32 {
+        if self.duration.is_zero() || elapsed >= self.duration {
+            return 1.0;
+        }
+        let p = (elapsed.as_secs_f64() / self.duration.as_secs_f64()) as f32;
+        self.curve.fade_in(p)
+    }
+
+    /// Perceived state after `elapsed`.
+    #[must_use]
+    pub fn state_at(&self, elapsed: Duration) -> LightState {
+        self.state_at_eased(self.eased(elapsed))
+    }
+
+    /// Perceived state at eased progress `e`; exactly the target at `e == 1`.
+    #[must_use]
+    pub fn state_at_eased(&self, e: f32) -> LightState {
+        if e >= 1.0 {
+            return LightState {
+                level: self.to.level.clamp(0.0, 1.0),
+                color: self.to.color.or(self.from.color),
+            };
+        }
+        let level = self.from.level + (self.to.level - self.from.level) * e;
+        LightState {
+            level: level.clamp(0.0, 1.0),
+            color: mix_color(self.from.color, self.to.color, e),
+        }
+    }
+
+    /// Time at which eased progress reaches `e` (bisection; the curves are monotonic).
+    fn time_of_eased(&self, e: f32) -> Duration {
+        if e >= 1.0 {
+            return self.duration;
+        }
+        let (mut lo, mut hi) = (0.0f32, 1.0f32);
+        for _ in 0..40 {
+            let mid = 0.5 * (lo + hi);
+            if self.curve.fade_in(mid) < e {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        self.duration.mul_f64(f64::from(hi))
+    }
+}
+
+/// Colour between two colours at eased progress `e`: colour temperatures move in mireds,
+/// RGB per channel; a change of kind (or from unknown) takes the target at once; no target
+/// colour means "leave it", so nothing is sent.
+#[must_use]
+pub fn mix_color(from: Option<LightColor>, to: Option<LightColor>, e: f32) -> Option<LightColor> {
+    let e = e.clamp(0.0, 1.0);
+    match (from, to) {
+        (Some(LightColor::Kelvin(a)), Some(LightColor::Kelvin(b))) => {
+            let (ma, mb) = (1e6 / f32::from(a.max(1)), 1e6 / f32::from(b.max(1)));
+            let m = ma + (mb - ma) * e;
+            // 1e6 / m lies between a and b, both u16.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let k = (1e6 / m).round().clamp(1.0, f32::from(u16::MAX)) as u16;
+            Some(LightColor::Kelvin(k))
+        }
+        (Some(LightColor::Rgb(a)), Some(LightColor::Rgb(b))) => {
+            let mut c = [0u8; 3];
+            for i in 0..3 {
+                let v = f32::from(a[i]) + (f32::from(b[i]) - f32::from(a[i])) * e;
+                // Between two u8 values.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let v = v.round().clamp(0.0, 255.0) as u8;
+                c[i] = v;
+            }
+            Some(LightColor::Rgb(c))
+        }
+        (_, to) => to,
+    }
+}
+
+fn mired_of(color: Option<LightColor>) -> Option<f32> {
+    match color {
+        Some(LightColor::Kelvin(k)) => Some(1e6 / f32::from(k.max(1))),
+        _ => None,
+    }
+}
+
+/// The device command that shows `state`. A dark state still gets the light's minimum level:
+/// turning off is always a separate, explicit OFF command (reference §2.3).
+#[must_use]
+pub fn command_for(
+    state: LightState,
+    transition: Option<Duration>,
+    opts: &LightOptions,
+) -> LightCommand {
+    let brightness = opts
+        .curve
+        .device_from_perceived(state.level, opts.min_level)
+        .max(opts.min_level);
+    LightCommand {
+        on: true,
+        brightness,
+        color: state.color,
+        transition,
+    }
+}
+
+/// Plans a whole fade from its start. Offsets are from the start of the fade.
+#[must_use]
+pub fn plan(
+    from: LightState,
+    to: &LightTarget,
+    duration: Duration,
+    curve: Curve,
+    opts: &LightOptions,
+) -> Schedule {
+    let fade = Fade {
+        from,
+        to: *to,
+        duration,
+        curve,
+    };
+    plan_remaining(&fade, Duration::ZERO, opts)
+}
+
+/// Plans what is left of `fade` after `elapsed` of it has run (used to resume after a pause).
+/// Offsets are from the moment the remainder starts.
+#[must_use]
+pub fn plan_remaining(fade: &Fade, elapsed: Duration, opts: &LightOptions) -> Schedule {
+    let rem = fade.duration.saturating_sub(elapsed);
+    let e0 = fade.eased(elapsed);
+    let now = fade.state_at_eased(e0);
+    let end = fade.state_at_eased(1.0);
+    let to_zero = end.level <= 0.0;
+    let off = LightCommand::off();
+
+    if to_zero && now.level <= 0.0 {
+        return vec![(Duration::ZERO, off)];
+    }
+    let unchanged = (end.level - now.level).abs() < 1e-6 && end.color == now.color;
+    if rem < opts.transition_resolution().max(Duration::from_millis(1)) || unchanged {
+        let cmd = if to_zero {
+            off
+        } else {
+            command_for(end, None, opts)
+        };
+        return vec![(Duration::ZERO, cmd)];
+    }
+
+    let mut schedule = if opts.fades_natively() {
+        native_segments(fade, elapsed, rem, opts)
+    } else {
+        software_steps(fade, elapsed, rem, e0, opts)
+    };
+    if to_zero {
+        let last = schedule.last().map_or(Duration::ZERO, |(t, _)| *t);
+        let at = if opts.fades_natively() {
+            rem.max(last + opts.min_spacing())
+        } else {
+            // The last software step is the OFF itself.
+            schedule.pop();
+            last.max(
+                schedule
+                    .last()
+                    .map_or(Duration::ZERO, |(t, _)| *t + opts.min_spacing()),
+            )
+        };
+        schedule.push((at, off));
+    }
+    schedule
+}
+
+/// Segment boundaries for `n` equal native segments over `rem`, rounded to the driver's
+/// transition resolution (the last boundary is `rem` itself).
+fn boundaries(rem: Duration, n: u32, resolution: Duration) -> Vec<Duration> {
+    let res = resolution.as_micros().max(1);
+    (0..=n)
+        .map(|i| {
+            if i == n {
+                return rem;
+            }
+            let t = rem.as_micros() * u128::from(i) / u128::from(n);
+            let t = (t + res / 2) / res * res;
+            Duration::from_micros(u64::try_from(t).unwrap_or(u64::MAX))
+        })
+        .collect()
+}
+
+/// Largest gap in L* between the eased curve and the device's linear transition over each
+/// segment (sampled), for segment boundaries `bounds` after `elapsed`.
+fn segment_error(fade: &Fade, elapsed: Duration, bounds: &[Duration], opts: &LightOptions) -> f32 {
+    let device = |t: Duration| {
+        let s = fade.state_at(elapsed + t);
+        opts.curve.device_from_perceived(s.level, opts.min_level)
+    };
+    let mut worst = 0.0f32;
+    for w in bounds.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        let (da, db) = (device(a), device(b));
+        for k in 1..8 {
+            let u = k as f32 / 8.0;
+            let t = a + (b - a).mul_f32(u);
+            let planned = fade.state_at(elapsed + t).level;
+            let shown = opts
+                .curve
+                .perceived_from_device(da + (db - da) * u, opts.min_level);
+            worst = worst.max((planned - shown).abs() * 100.0);
+        }
+    }
+    worst
+}
+
+/// Shortest spacing between two commands of this plan: a command that carries a colour costs
+/// two messages on a split-colour light, so it needs twice the light's message spacing.
+fn command_spacing(opts: &LightOptions, colored: bool) -> Duration {
+    if opts.split_color && colored {
+        opts.min_spacing() * 2
+    } else {
+        opts.min_spacing()
+    }
+}
+
+fn ceil_div(a: Duration, b: Duration) -> u32 {
+    if b.is_zero() {
+        return 1;
+    }
+    let n = a.as_micros().div_ceil(b.as_micros());
+    u32::try_from(n).unwrap_or(u32::MAX).max(1)
+}
+
+fn native_segments(fade: &Fade, elapsed: Duration, rem: Duration, opts: &LightOptions) -> Schedule {
+    let colored = fade.state_at_eased(1.0).color.is_some();
+    let spacing = command_spacing(opts, colored).max(opts.transition_resolution());
+    // Never more segments than the rate allows (each segment is one message).
+    let cap = u32::try_from(rem.as_micros() / spacing.as_micros().max(1))
+        .unwrap_or(u32::MAX)
+        .max(1);
+    let mut n = ceil_div(rem, opts.max_native_fade)
+        .max(ceil_div(rem, TARGET_SEGMENT))
+        .min(cap);
+    let res = opts.transition_resolution();
+    let mut bounds = boundaries(rem, n, res);
+    while n < cap
+        && rem / (n + 1) >= MIN_SEGMENT
+        && segment_error(fade, elapsed, &bounds, opts) > MAX_SEGMENT_ERROR_L
+    {
+        n += 1;
+        bounds = boundaries(rem, n, res);
+    }
+    bounds
+        .windows(2)
+        .map(|w| {
+            let state = fade.state_at(elapsed + w[1]);
+            let state = if w[1] == rem {
+                fade.state_at_eased(1.0)
+            } else {
+                state
+            };
+            (w[0], command_for(state, Some(w[1] - w[0]), opts))
+        })
+        .collect()
+}
+
+fn software_steps(
+    fade: &Fade,
+    elapsed: Duration,
+    rem: Duration,
+    e0: f32,
+    opts: &LightOptions,
+) -> Schedule {
+    let now = fade.state_at_eased(e0);
+    let end = fade.state_at_eased(1.0);
+    let spacing = command_spacing(opts, end.color.is_some());
+    let dl = (end.level - now.level).abs() * 100.0;
+    let dm = match (mired_of(now.color), mired_of(end.color)) {
+        (Some(a), Some(b)) => (a - b).abs(),
+        _ => 0.0,
+    };
+    let wanted = (dl / SOFTWARE_STEP_L).max(dm / SOFTWARE_STEP_MIRED).ceil();
+    // Bounded above by the rate cap below, so the cast cannot overflow.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let wanted = wanted.clamp(1.0, 1e6) as u32;
+    let cap = u32::try_from(rem.as_micros() / spacing.as_micros().max(1))
+        .unwrap_or(u32::MAX)
+        .max(1);
+    let mut n = wanted.min(cap);
+    let times = |n: u32| -> Vec<Duration> {
+        (1..=n)
+            .map(|k| {
+                let e = e0 + (1.0 - e0) * k as f32 / n as f32;
+                if k == n {
+                    rem
+                } else {
+                    fade.time_of_eased(e).saturating_sub(elapsed).min(rem)
+                }
+            })
+            .collect()
+    };
+    let mut ts = times(n);
+    loop {
+        // The first step may come at once; after that, keep the light's message spacing.
+        let min_gap = ts
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .min()
+            .unwrap_or(Duration::MAX);
+        if n <= 1 || min_gap >= spacing {
+            break;
+        }
+        // Gaps shrink roughly as 1/n: jump close to the right count, then walk down.
+        let guess = (f64::from(n) * min_gap.as_secs_f64() / spacing.as_secs_f64()).floor();
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let guess = guess.max(1.0) as u32;
+        n = guess.min(n - 1);
+        ts = times(n);
+    }
+    ts.iter()
+        .enumerate()
+        .map(|(i, &t)| {
+            let k = i as f32 + 1.0;
+            let state = if i + 1 == ts.len() {
+                end
+            } else {
+                fade.state_at_eased(e0 + (1.0 - e0) * k / ts.len() as f32)
+            };
+            (t, command_for(state, None, opts))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lights::options::DriverKind;
+
+    fn mins(m: u64) -> Duration {
+        Duration::from_secs(60 * m)
+    }
+
+    fn warm(level: f32) -> LightTarget {
+        LightTarget {
+            level,
+            color: Some(LightColor::Kelvin(2200)),
+            effect: crate::lights::Effect::None,
+        }
+    }
+
+    fn full_cool() -> LightState {
+        LightState {
+            level: 1.0,
+            color: Some(LightColor::Kelvin(4000)),
+        }
+    }
+
+    /// Offsets strictly increase with gaps of at least `gap`.
+    fn assert_spaced(s: &Schedule, gap: Duration) {
+        for w in s.windows(2) {
+            assert!(
+                w[1].0 >= w[0].0 + gap,
+                "gap {:?} < {gap:?}",
+                w[1].0 - w[0].0
+            );
+        }
+    }
+
+    fn brightnesses(s: &Schedule) -> Vec<f32> {
+        s.iter()
+            .filter(|(_, c)| c.on)
+            .map(|(_, c)| c.brightness)
+            .collect()
+    }
+
+    #[test]
+    fn ten_minute_native_fade_is_a_handful_of_segments() {
+        for kind in [
+            DriverKind::Zigbee2Mqtt,
+            DriverKind::Wled,
+            DriverKind::HaJson,
+        ] {
+            let opts = LightOptions::defaults(kind);
+            for curve in [Curve::Linear, Curve::SCurve, Curve::EqualPower] {
+                let s = plan(full_cool(), &warm(0.15), mins(10), curve, &opts);
+                assert!(
+                    (8..=12).contains(&s.len()),
+                    "{kind:?} {curve:?}: {}",
+                    s.len()
+                );
+                assert_spaced(&s, Duration::from_secs(5));
+                let total: Duration = s.iter().filter_map(|(_, c)| c.transition).sum();
+                assert_eq!(total, mins(10));
+                let b = brightnesses(&s);
+                assert!(b.windows(2).all(|w| w[1] <= w[0]), "not monotonic: {b:?}");
+                let last = s.last().expect("segments").1;
+                let want = opts.curve.device_from_perceived(0.15, opts.min_level);
+                assert_eq!(last.brightness, want);
+                assert_eq!(last.color, Some(LightColor::Kelvin(2200)));
+            }
+        }
+    }
+
+    #[test]
+    fn native_segments_respect_the_longest_native_fade() {
+        let tasmota = LightOptions::defaults(DriverKind::Tasmota);
+        let s = plan(full_cool(), &warm(0.3), mins(10), Curve::SCurve, &tasmota);
+        assert_eq!(s.len(), 30);
+        assert!(
+            s.iter()
+                .all(|(_, c)| c.transition <= Some(Duration::from_secs(20)))
+        );
+        let shelly = LightOptions::defaults(DriverKind::Shelly);
+        let s = plan(full_cool(), &warm(0.3), mins(10), Curve::SCurve, &shelly);
+        assert_eq!(s.len(), 120);
+        assert!(
+            s.iter()
+                .all(|(_, c)| c.transition == Some(Duration::from_secs(5)))
+        );
+    }
+
+    #[test]
+    fn short_fades_are_one_native_transition() {
+        let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
+        let s = plan(
+            full_cool(),
+            &warm(0.4),
+            Duration::from_secs(8),
+            Curve::SCurve,
+            &opts,
+        );
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].0, Duration::ZERO);
+        assert_eq!(s[0].1.transition, Some(Duration::from_secs(8)));
+    }
+
+    #[test]
+    fn a_steep_minute_is_split_for_accuracy() {
+        // 1 min from full to 5 % along equal-power: one straight device line would be far
+        // off the perceptual curve, so it is split, but never below 5 s segments.
+        let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
+        let fade = Fade {
+            from: full_cool(),
+            to: warm(0.05),
+            duration: mins(1),
+            curve: Curve::EqualPower,
+        };
+        let one = boundaries(mins(1), 1, opts.transition_resolution());
+        assert!(segment_error(&fade, Duration::ZERO, &one, &opts) > MAX_SEGMENT_ERROR_L);
+        let s = plan(fade.from, &fade.to, fade.duration, fade.curve, &opts);
+        assert!(s.len() > 1 && s.len() <= 12, "{}", s.len());
+        assert_spaced(&s, MIN_SEGMENT);
+    }
+
+    #[test]
+    fn fading_to_zero_ends_at_min_level_then_off() {
+        for kind in [DriverKind::Zigbee2Mqtt, DriverKind::Template] {
+            let opts = LightOptions::defaults(kind);
+            let s = plan(
+                full_cool(),
+                &LightTarget::off(),
+                mins(2),
+                Curve::Linear,
+                &opts,
+            );
+            let (t_off, off) = *s.last().expect("plan");
+            assert!(!off.on, "{kind:?} must end with an explicit off");
+            assert_eq!(t_off, mins(2));
+            let (_, before) = s[s.len() - 2];
+            assert!(before.on);
+            if opts.fades_natively() {
+                assert_eq!(before.brightness, opts.min_level, "{kind:?}");
+            } else {
+                // The last software step before OFF is one small ΔL* step above black.
+                let l = opts
+                    .curve
+                    .perceived_from_device(before.brightness, opts.min_level);
+                assert!(l > 0.0 && l < 0.01, "{l}");
+            }
+            assert_spaced(&s, opts.min_spacing());
+        }
+        // Already dark: just the off.
+        let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
+        let s = plan(
+            LightState::OFF,
+            &LightTarget::off(),
+            mins(1),
+            Curve::Linear,
+            &opts,
+        );
+        assert_eq!(s, vec![(Duration::ZERO, LightCommand::off())]);
+    }
+
+    #[test]
+    fn software_steps_are_equal_in_lightness_and_rate_bounded() {
+        let opts = LightOptions::defaults(DriverKind::Template);
+        for curve in [Curve::Linear, Curve::SCurve, Curve::EqualPower] {
+            let from = LightState {
+                level: 0.9,
+                color: None,
+            };
+            let s = plan(from, &LightTarget::level(0.2), mins(3), curve, &opts);
+            assert_spaced(&s, Duration::from_secs(1));
+            assert!(s.iter().all(|(_, c)| c.transition.is_none()));
+            // 70 L* in 0.5 L* steps = 140 steps, fewer where the curve is steep.
+            assert!(s.len() > 40 && s.len() <= 140, "{curve:?}: {}", s.len());
+            let levels: Vec<f32> = s
+                .iter()
+                .map(|(_, c)| {
+                    opts.curve
+                        .perceived_from_device(c.brightness, opts.min_level)
+                })
+                .collect();
+            let step = (0.9 - 0.2) / s.len() as f32;
+            let mut last = 0.9;
+            for l in &levels {
+                assert!(
+                    (last - l - step).abs() < 2e-3,
+                    "{curve:?}: unequal step {}",
+                    last - l
+                );
+                last = *l;
+            }
+            assert_eq!(s.last().expect("steps").0, mins(3));
+            assert!((last - 0.2).abs() < 1e-3);
+        }
+    }
+
+    #[test]
+    fn group_software_steps_keep_two_seconds_apart() {
+        let opts = LightOptions::defaults(DriverKind::Template).as_group();
+        let s = plan(
+            LightState::OFF,
+            &LightTarget::level(1.0),
+            mins(1),
+            Curve::SCurve,
+            &opts,
+        );
+        assert_spaced(&s, Duration::from_secs(2));
+        assert!(s.len() <= 30, "{}", s.len());
+    }
+
+    #[test]
+    fn split_colour_steps_leave_room_for_both_messages() {
+        let mut opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
+        opts.native_fade = false;
+        opts.split_color = true;
+        let s = plan(full_cool(), &warm(0.2), mins(1), Curve::Linear, &opts);
+        assert_spaced(&s, Duration::from_secs(2));
+        assert!(s.len() <= 30 && s.len() >= 20, "{}", s.len());
+    }
+
+    #[test]
+    fn colour_temperature_moves_in_mireds_to_the_exact_end() {
+        let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
+        let from = LightState {
+            level: 0.6,
+            color: Some(LightColor::Kelvin(5000)),
+        };
+        let s = plan(from, &warm(0.6), mins(10), Curve::Linear, &opts);
+        let mireds: Vec<f32> = s.iter().filter_map(|(_, c)| mired_of(c.color)).collect();
+        assert_eq!(mireds.len(), s.len());
+        assert!(mireds.windows(2).all(|w| w[1] > w[0]), "{mireds:?}");
+        // Linear in mireds: the segments' mired steps are equal (within kelvin rounding).
+        let step = mireds[1] - mireds[0];
+        assert!(mireds.windows(2).all(|w| (w[1] - w[0] - step).abs() < 1.0));
+        assert_eq!(
+            s.last().expect("plan").1.color,
+            Some(LightColor::Kelvin(2200))
+        );
+    }
+
+    #[test]
+    fn the_remainder_continues_the_same_curve() {
+        let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
+        let fade = Fade {
+            from: full_cool(),
+            to: warm(0.1),
+            duration: mins(10),
+            curve: Curve::SCurve,
+        };
+        let rest = plan_remaining(&fade, mins(5), &opts);
+        // S-curve at half time is half way in perceived level.
+        let first = rest[0].1;
+        assert_eq!(rest[0].0, Duration::ZERO);
+        let total: Duration = rest.iter().filter_map(|(_, c)| c.transition).sum();
+        assert_eq!(total, mins(5));
+        let at_first_end = fade.state_at(mins(5) + first.transition.expect("native"));
+        let want = opts
+            .curve
+            .device_from_perceived(at_first_end.level, opts.min_level);
+        assert!((first.brightness - want).abs() < 1e-6);
+        assert!((fade.state_at(mins(5)).level - 0.55).abs() < 1e-6);
+    }
+
+    #[test]
+    fn measured_piecewise_error_of_ten_minute_fades() {
+        // Not a bound we invent: it recomputes the gap the planner guarantees.
+        let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
+        for curve in [Curve::Linear, Curve::SCurve, Curve::EqualPower] {
+            let fade = Fade {
+                from: full_cool(),
+                to: warm(0.05),
+                duration: mins(10),
+                curve,
+            };
+            let s = plan(fade.from, &fade.to, fade.duration, curve, &opts);
+            let mut bounds: Vec<Duration> = s.iter().map(|(t, _)| *t).collect();
+            bounds.push(mins(10));
+            let err = segment_error(&fade, Duration::ZERO, &bounds, &opts);
+            println!("{curve:?}: {} segments, max error {err:.2} L*", s.len());
+            assert!(err <= MAX_SEGMENT_ERROR_L || s.len() as u32 * 60 >= 600);
+        }
+    }
+}
