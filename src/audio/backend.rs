@@ -1,0 +1,311 @@
+//! Audio outputs that drive the processor: the `AudioBackend` seam, an offline WAV renderer
+//! (`wav:<path>`, faster than real time, bit-identical for the same input) and a paced `null`
+//! output for headless runs. Owns output threads and files; must not mix (that is the
+//! processor's job) and must not touch a sound device (a cpal backend will live beside these).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::AudioProcessor;
+
+#[cfg(feature = "cpal")]
+pub mod cpal;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_rig_output_grammar() {
+        assert_eq!(OutputSpec::parse("null").ok(), Some(OutputSpec::Null));
+        assert_eq!(
+            OutputSpec::parse(" default ").ok(),
+            Some(OutputSpec::Device(None))
+        );
+        assert_eq!(
+            OutputSpec::parse("USB Audio").ok(),
+            Some(OutputSpec::Device(Some("USB Audio".into())))
+        );
+        assert_eq!(
+            OutputSpec::parse("wav:/tmp/mix.wav").ok(),
+            Some(OutputSpec::Wav("/tmp/mix.wav".into()))
+        );
+        for bad in ["", "wav:", "pipe:/run/snapfifo"] {
+            assert!(OutputSpec::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}
+
+/// Why an output failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The output name is not one we know.
+    #[error(
+        "unsupported audio output `{0}`: use `default`, a device name, `null` (silent, paced) or `wav:<path>` (offline render); `pipe:` is not built yet"
+    )]
+    UnknownOutput(String),
+    /// The WAV file could not be written.
+    #[error("failed to write {path}: {message}")]
+    Wav {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// The output thread could not start.
+    #[error("failed to start the audio output thread: {0}")]
+    Spawn(std::io::Error),
+    /// The sound device is missing or refused a stream.
+    #[error("{0}")]
+    Device(String),
+    /// This build has no sound-card output.
+    #[error(
+        "this sanctum was built without the `cpal` feature: use `null` or `wav:<path>`, or rebuild with `--features cpal`"
+    )]
+    NoDeviceSupport,
+    /// `start` was called twice, or render before start.
+    #[error("the audio output is {0}")]
+    State(&'static str),
+}
+
+/// Something that pulls frames from an [`AudioProcessor`].
+pub trait AudioBackend {
+    /// The rate the processor must be built for.
+    fn sample_rate(&self) -> u32;
+    /// Takes the processor and starts pulling (a real-time output) or holds it until told to
+    /// render (an offline one).
+    ///
+    /// # Errors
+    /// If the output cannot start, or already runs.
+    fn start(&mut self, processor: AudioProcessor) -> Result<(), BackendError>;
+    /// Stops pulling and gives the processor back (so its state survives a rebuild).
+    ///
+    /// # Errors
+    /// If the output failed while running (e.g. the file could not be finished).
+    fn stop(&mut self) -> Result<Option<AudioProcessor>, BackendError>;
+}
+
+/// Which output to use, as written on the command line or in the rig.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputSpec {
+    /// Silent, paced in real time.
+    Null,
+    /// Render to a WAV file as fast as possible.
+    Wav(PathBuf),
+    /// A sound card through cpal: the default device (`default`), or one by name.
+    Device(Option<String>),
+}
+
+impl OutputSpec {
+    /// Reads the rig's `audio.output`: `default`, a device name, `wav:<path>` or `null`.
+    ///
+    /// # Errors
+    /// [`BackendError::UnknownOutput`] for an empty name, `wav:` without a path, and `pipe:`
+    /// (not built yet).
+    pub fn parse(text: &str) -> Result<Self, BackendError> {
+        let t = text.trim();
+        if t == "null" {
+            Ok(Self::Null)
+        } else if t == "default" {
+            Ok(Self::Device(None))
+        } else if let Some(path) = t.strip_prefix("wav:") {
+            if path.is_empty() {
+                Err(BackendError::UnknownOutput(t.to_owned()))
+            } else {
+                Ok(Self::Wav(PathBuf::from(path)))
+            }
+        } else if t.is_empty() || t.starts_with("pipe:") {
+            Err(BackendError::UnknownOutput(t.to_owned()))
+        } else {
+            Ok(Self::Device(Some(t.to_owned())))
+        }
+    }
+}
+
+/// Offline output: renders on demand into a 32-bit float stereo WAV file.
+///
+/// Rendering waits for the decoder threads before each block (`process_blocking`), so the
+/// file depends only on the inputs and the commands, never on timing.
+pub struct WavBackend {
+    path: PathBuf,
+    rate: u32,
+    block: usize,
+    writer: Option<hound::WavWriter<std::io::BufWriter<std::fs::File>>>,
+    processor: Option<AudioProcessor>,
+    buf: Vec<f32>,
+}
+
+impl std::fmt::Debug for WavBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WavBackend")
+            .field("path", &self.path)
+            .field("rate", &self.rate)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WavBackend {
+    /// An output that will write `path` at `rate`.
+    #[must_use]
+    pub fn new(path: &Path, rate: u32) -> Self {
+        Self {
+            path: path.to_owned(),
+            rate,
+            block: 480,
+            writer: None,
+            processor: None,
+            buf: vec![0.0; 480 * 2],
+        }
+    }
+
+    fn err(&self, e: &dyn std::fmt::Display) -> BackendError {
+        BackendError::Wav {
+            path: self.path.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    /// Renders `frames` more frames into the file.
+    ///
+    /// # Errors
+    /// If the output was not started or the file cannot be written.
+    pub fn render(&mut self, frames: u64) -> Result<(), BackendError> {
+        let (Some(p), Some(w)) = (self.processor.as_mut(), self.writer.as_mut()) else {
+            return Err(BackendError::State("not started"));
+        };
+        let mut left = frames;
+        while left > 0 {
+            #[allow(clippy::cast_possible_truncation)]
+            let n = left.min(self.block as u64) as usize;
+            let out = &mut self.buf[..n * 2];
+            p.process_blocking(out);
+            for s in out.iter() {
+                if let Err(e) = w.write_sample(*s) {
+                    let message = e.to_string();
+                    return Err(BackendError::Wav {
+                        path: self.path.clone(),
+                        message,
+                    });
+                }
+            }
+            left -= n as u64;
+        }
+        Ok(())
+    }
+
+    /// Renders `d` of audio.
+    ///
+    /// # Errors
+    /// As for [`WavBackend::render`].
+    pub fn render_for(&mut self, d: Duration) -> Result<(), BackendError> {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let frames = (d.as_secs_f64() * f64::from(self.rate)).round() as u64;
+        self.render(frames)
+    }
+}
+
+impl AudioBackend for WavBackend {
+    fn sample_rate(&self) -> u32 {
+        self.rate
+    }
+
+    fn start(&mut self, processor: AudioProcessor) -> Result<(), BackendError> {
+        if self.processor.is_some() {
+            return Err(BackendError::State("already started"));
+        }
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: self.rate,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let writer = hound::WavWriter::create(&self.path, spec).map_err(|e| self.err(&e))?;
+        self.writer = Some(writer);
+        self.processor = Some(processor);
+        Ok(())
+    }
+
+    fn stop(&mut self) -> Result<Option<AudioProcessor>, BackendError> {
+        if let Some(w) = self.writer.take() {
+            w.finalize().map_err(|e| self.err(&e))?;
+        }
+        Ok(self.processor.take())
+    }
+}
+
+/// Silent output paced in real time: a thread renders one block per block period and
+/// discards it, sleeping in between (never busy-spins, unlike ALSA's `null` PCM).
+#[derive(Debug)]
+pub struct NullBackend {
+    rate: u32,
+    block: usize,
+    running: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<AudioProcessor>>,
+}
+
+impl NullBackend {
+    /// A paced silent output at `rate`, rendering `block` frames per period.
+    #[must_use]
+    pub fn new(rate: u32, block: usize) -> Self {
+        Self {
+            rate,
+            block: block.max(1),
+            running: Arc::new(AtomicBool::new(false)),
+            thread: None,
+        }
+    }
+}
+
+impl AudioBackend for NullBackend {
+    fn sample_rate(&self) -> u32 {
+        self.rate
+    }
+
+    fn start(&mut self, mut processor: AudioProcessor) -> Result<(), BackendError> {
+        if self.thread.is_some() {
+            return Err(BackendError::State("already started"));
+        }
+        self.running.store(true, Ordering::SeqCst);
+        let running = Arc::clone(&self.running);
+        let block = self.block;
+        #[allow(clippy::cast_precision_loss)]
+        let period = Duration::from_secs_f64(block as f64 / f64::from(self.rate));
+        let handle = thread::Builder::new()
+            .name("sanctum-audio-null".to_owned())
+            .spawn(move || {
+                let mut buf = vec![0.0f32; block * 2];
+                let start = Instant::now();
+                let mut blocks = 0u32;
+                while running.load(Ordering::SeqCst) {
+                    processor.process(&mut buf);
+                    blocks += 1;
+                    let due = start + period * blocks;
+                    let now = Instant::now();
+                    if due > now {
+                        thread::sleep(due - now);
+                    }
+                }
+                processor
+            })
+            .map_err(BackendError::Spawn)?;
+        self.thread = Some(handle);
+        Ok(())
+    }
+
+    fn stop(&mut self) -> Result<Option<AudioProcessor>, BackendError> {
+        self.running.store(false, Ordering::SeqCst);
+        Ok(self.thread.take().and_then(|t| t.join().ok()))
+    }
+}
+
+impl Drop for NullBackend {
+    fn drop(&mut self) {
+        self.running.store(false, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

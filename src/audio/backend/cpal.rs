@@ -1,0 +1,377 @@
+//! The sound-card output through cpal: picks a device and config, runs the processor in the
+//! cpal callback, and rebuilds the stream with backoff when the device goes away, keeping the
+//! mixer (the processor) and its state. The only file that imports cpal; must not mix, and
+//! the data callback must stay real-time safe (no allocation, lock or log).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+use cpal::{
+    BufferSize, Device, ErrorKind, FromSample, SampleFormat, SizedSample, Stream, StreamConfig,
+    SupportedBufferSize,
+};
+
+use super::{AudioBackend, BackendError};
+use crate::audio::AudioProcessor;
+
+/// Frames per callback we ask for by default when the device allows it (20 ms at 48 kHz):
+/// generous for ambience, where latency hardly matters and underruns do.
+const PREFERRED_BUFFER: u32 = 960;
+/// Largest stereo block rendered at once inside the callback (scratch size).
+const SCRATCH_FRAMES: usize = 4096;
+
+/// Lists the output devices of the default host, by name.
+///
+/// # Errors
+/// If the host cannot enumerate devices.
+pub fn list_devices() -> Result<Vec<String>, BackendError> {
+    let host = cpal::default_host();
+    let devices = host
+        .output_devices()
+        .map_err(|e| BackendError::Device(e.to_string()))?;
+    Ok(devices.filter_map(|d| device_name(&d)).collect())
+}
+
+fn device_name(d: &Device) -> Option<String> {
+    d.description().ok().map(|desc| desc.name().to_owned())
+}
+
+fn find_device(name: Option<&str>) -> Result<Device, BackendError> {
+    let host = cpal::default_host();
+    match name {
+        None => host
+            .default_output_device()
+            .ok_or_else(|| BackendError::Device("no default output device".to_owned())),
+        Some(want) => {
+            let devices = host
+                .output_devices()
+                .map_err(|e| BackendError::Device(e.to_string()))?;
+            for d in devices {
+                let id = d.id().map(|i| i.to_string()).unwrap_or_default();
+                if device_name(&d).as_deref() == Some(want) || id == want {
+                    return Ok(d);
+                }
+            }
+            Err(BackendError::Device(format!(
+                "no output device named `{want}`"
+            )))
+        }
+    }
+}
+
+/// The stream shape we settled on at open; rebuilds must keep the rate.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    rate: u32,
+    channels: u16,
+    format: SampleFormat,
+    buffer: BufferSize,
+}
+
+fn pick_shape(device: &Device, buffer: Option<Duration>) -> Result<Shape, BackendError> {
+    let config = device
+        .default_output_config()
+        .map_err(|e| BackendError::Device(e.to_string()))?;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let want = buffer.map_or(PREFERRED_BUFFER, |d| {
+        (d.as_secs_f64() * f64::from(config.sample_rate())).round() as u32
+    });
+    let buffer = match config.buffer_size() {
+        SupportedBufferSize::Range { min, max } if (*min..=*max).contains(&want) => {
+            BufferSize::Fixed(want)
+        }
+        _ => BufferSize::Default,
+    };
+    Ok(Shape {
+        rate: config.sample_rate(),
+        channels: config.channels().max(1),
+        format: config.sample_format(),
+        buffer,
+    })
+}
+
+/// Owns the processor inside the callback; when the stream (and so the callback) is dropped,
+/// the processor goes back to the supervisor through `back`, so a rebuilt stream keeps every
+/// voice, ramp and fade where it was.
+struct Slot {
+    processor: Option<AudioProcessor>,
+    back: rtrb::Producer<AudioProcessor>,
+    scratch: Vec<f32>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(p) = self.processor.take() {
+            let _ = self.back.push(p);
+        }
+    }
+}
+
+impl Slot {
+    fn fill<T: SizedSample + FromSample<f32>>(&mut self, data: &mut [T], channels: usize) {
+        let Some(p) = self.processor.as_mut() else {
+            data.fill(T::EQUILIBRIUM);
+            return;
+        };
+        for out in data.chunks_mut(SCRATCH_FRAMES * channels) {
+            let frames = out.len() / channels;
+            let stereo = &mut self.scratch[..frames * 2];
+            p.process(stereo);
+            for (o, s) in out.chunks_exact_mut(channels).zip(stereo.chunks_exact(2)) {
+                if channels == 1 {
+                    o[0] = T::from_sample(0.5 * (s[0] + s[1]));
+                } else {
+                    o[0] = T::from_sample(s[0]);
+                    o[1] = T::from_sample(s[1]);
+                    for x in &mut o[2..] {
+                        *x = T::EQUILIBRIUM;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Flags the error callback raises for the supervisor (atomics only: it may run on the audio
+/// thread).
+#[derive(Debug, Default)]
+struct Faults {
+    lost: AtomicBool,
+    xruns: AtomicU64,
+}
+
+fn build_stream<T: SizedSample + FromSample<f32>>(
+    device: &Device,
+    shape: Shape,
+    mut slot: Slot,
+    faults: Arc<Faults>,
+) -> Result<Stream, cpal::Error> {
+    let channels = usize::from(shape.channels);
+    let config = StreamConfig {
+        channels: shape.channels,
+        sample_rate: shape.rate,
+        buffer_size: shape.buffer,
+    };
+    device.build_output_stream(
+        config,
+        move |data: &mut [T], _info: &cpal::OutputCallbackInfo| slot.fill(data, channels),
+        move |e: cpal::Error| match e.kind() {
+            ErrorKind::Xrun => {
+                faults.xruns.fetch_add(1, Ordering::Relaxed);
+            }
+            ErrorKind::DeviceChanged => {} // rerouted by the host; keeps playing
+            _ => faults.lost.store(true, Ordering::Relaxed),
+        },
+        None,
+    )
+}
+
+fn build_any(
+    device: &Device,
+    shape: Shape,
+    slot: Slot,
+    faults: Arc<Faults>,
+) -> Result<Stream, cpal::Error> {
+    match shape.format {
+        SampleFormat::I16 => build_stream::<i16>(device, shape, slot, faults),
+        SampleFormat::I32 => build_stream::<i32>(device, shape, slot, faults),
+        SampleFormat::U16 => build_stream::<u16>(device, shape, slot, faults),
+        SampleFormat::F64 => build_stream::<f64>(device, shape, slot, faults),
+        _ => build_stream::<f32>(device, shape, slot, faults),
+    }
+}
+
+/// Sound-card output. `open` checks that the device really opens (ALSA always lists a
+/// "default" device, even in a container without sound), so a missing card is reported at
+/// start-up with a hint, not discovered later.
+#[derive(Debug)]
+pub struct CpalBackend {
+    name: Option<String>,
+    shape: Shape,
+    running: Arc<AtomicBool>,
+    xruns: Arc<AtomicU64>,
+    thread: Option<thread::JoinHandle<Option<AudioProcessor>>>,
+}
+
+impl CpalBackend {
+    /// Opens the default output device, or the one named `device` (as `list_devices` shows it),
+    /// asking for callbacks of `buffer` (the rig's `audio.buffer`; 20 ms when `None`). A length
+    /// the device does not support falls back to the device's default.
+    ///
+    /// # Errors
+    /// [`BackendError::Device`] when the device is missing or refuses a stream; the message
+    /// suggests `--output null` or `--output wav:<path>`.
+    pub fn open(device: Option<&str>, buffer: Option<Duration>) -> Result<Self, BackendError> {
+        let hint = |e: String| {
+            BackendError::Device(format!(
+                "{}: no usable sound output here? run with `--output null` (silent) or `--output wav:<path>` (render to a file)",
+                e.trim_end_matches('.')
+            ))
+        };
+        let dev = find_device(device).map_err(|e| hint(e.to_string()))?;
+        let shape = pick_shape(&dev, buffer).map_err(|e| hint(e.to_string()))?;
+        // Probe: build a silent stream once so "cannot open" surfaces now.
+        let probe = match shape.format {
+            SampleFormat::F32 => dev.build_output_stream(
+                StreamConfig {
+                    channels: shape.channels,
+                    sample_rate: shape.rate,
+                    buffer_size: shape.buffer,
+                },
+                |d: &mut [f32], _: &cpal::OutputCallbackInfo| d.fill(0.0),
+                |_| {},
+                None,
+            ),
+            _ => dev.build_output_stream(
+                StreamConfig {
+                    channels: shape.channels,
+                    sample_rate: shape.rate,
+                    buffer_size: shape.buffer,
+                },
+                |d: &mut [i16], _: &cpal::OutputCallbackInfo| d.fill(0),
+                |_| {},
+                None,
+            ),
+        };
+        drop(probe.map_err(|e| hint(format!("failed to open the audio output: {e}")))?);
+        Ok(Self {
+            name: device.map(str::to_owned),
+            shape,
+            running: Arc::new(AtomicBool::new(false)),
+            xruns: Arc::new(AtomicU64::new(0)),
+            thread: None,
+        })
+    }
+
+    /// Xruns the device reported so far.
+    #[must_use]
+    pub fn xruns(&self) -> u64 {
+        self.xruns.load(Ordering::Relaxed)
+    }
+}
+
+/// Waits (briefly) for the processor to come back after a stream was dropped.
+fn take_back(rx: &mut rtrb::Consumer<AudioProcessor>) -> Option<AudioProcessor> {
+    for _ in 0..200 {
+        if let Ok(p) = rx.pop() {
+            return Some(p);
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    tracing::error!("the audio processor did not come back from the closed stream");
+    None
+}
+
+/// The supervisor: owns the cpal stream (never moved between threads), rebuilds it with
+/// backoff (250 ms doubling to 5 s) when the device is lost, logs once per outage.
+fn supervise(
+    name: Option<String>,
+    shape: Shape,
+    processor: AudioProcessor,
+    running: &AtomicBool,
+    xruns: &AtomicU64,
+) -> Option<AudioProcessor> {
+    let mut held = Some(processor);
+    let mut current: Option<(Stream, rtrb::Consumer<AudioProcessor>, Arc<Faults>)> = None;
+    let mut backoff = Duration::from_millis(250);
+    let mut outage_logged = false;
+    while running.load(Ordering::SeqCst) {
+        if let Some((_, _, faults)) = &current
+            && faults.lost.swap(false, Ordering::Relaxed)
+        {
+            tracing::warn!("audio output lost; rebuilding (mixer state kept)");
+            if let Some((stream, mut rx, _)) = current.take() {
+                drop(stream);
+                held = take_back(&mut rx);
+            }
+        }
+        if current.is_none() {
+            let p = held.take()?;
+            let faults = Arc::new(Faults::default());
+            let (tx, mut rx) = rtrb::RingBuffer::new(1);
+            let slot = Slot {
+                processor: Some(p),
+                back: tx,
+                scratch: vec![0.0; SCRATCH_FRAMES * 2],
+            };
+            let attempt = match find_device(name.as_deref()) {
+                Ok(dev) => build_any(&dev, shape, slot, Arc::clone(&faults))
+                    .and_then(|s| s.play().map(|()| s))
+                    .map_err(|e| e.to_string()),
+                Err(e) => {
+                    drop(slot);
+                    Err(e.to_string())
+                }
+            };
+            match attempt {
+                Ok(stream) => {
+                    if outage_logged {
+                        tracing::info!("audio output back");
+                    }
+                    current = Some((stream, rx, faults));
+                    backoff = Duration::from_millis(250);
+                    outage_logged = false;
+                }
+                Err(e) => {
+                    if !outage_logged {
+                        tracing::warn!("audio output unavailable: {e}; retrying with backoff");
+                        outage_logged = true;
+                    }
+                    held = take_back(&mut rx);
+                    thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    continue;
+                }
+            }
+        }
+        if let Some((_, _, faults)) = &current {
+            xruns.store(faults.xruns.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    if let Some((stream, mut rx, _)) = current.take() {
+        drop(stream);
+        held = take_back(&mut rx);
+    }
+    held
+}
+
+impl AudioBackend for CpalBackend {
+    fn sample_rate(&self) -> u32 {
+        self.shape.rate
+    }
+
+    fn start(&mut self, processor: AudioProcessor) -> Result<(), BackendError> {
+        if self.thread.is_some() {
+            return Err(BackendError::State("already started"));
+        }
+        self.running.store(true, Ordering::SeqCst);
+        let running = Arc::clone(&self.running);
+        let xruns = Arc::clone(&self.xruns);
+        let name = self.name.clone();
+        let shape = self.shape;
+        let handle = thread::Builder::new()
+            .name("sanctum-audio".to_owned())
+            .spawn(move || supervise(name, shape, processor, &running, &xruns))
+            .map_err(BackendError::Spawn)?;
+        self.thread = Some(handle);
+        Ok(())
+    }
+
+    fn stop(&mut self) -> Result<Option<AudioProcessor>, BackendError> {
+        self.running.store(false, Ordering::SeqCst);
+        Ok(self.thread.take().and_then(|t| t.join().ok().flatten()))
+    }
+}
+
+impl Drop for CpalBackend {
+    fn drop(&mut self) {
+        self.running.store(false, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

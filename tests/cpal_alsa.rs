@@ -1,0 +1,134 @@
+//! The cpal output through the real ALSA path, with no sound card: ALSA's `file` plugin writes
+//! what cpal plays into a raw file (design §6). ALSA reads its configuration once per process,
+//! so each case runs in a child process of this test binary with its own `HOME`.
+#![cfg(feature = "cpal")]
+
+use std::f32::consts::TAU;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use sanctum::audio::backend::cpal::CpalBackend;
+use sanctum::audio::{AudioBackend, LayerId, LayerSpec, MixerSettings, PcmBuffer, build};
+use sanctum::tween::Curve;
+use sanctum::units::Decibels;
+
+const CHILD: &str = "SANCTUM_ALSA_CHILD";
+
+fn run_child(test: &str, home: &Path) -> std::process::Output {
+    let exe = std::env::current_exe().expect("test binary");
+    Command::new(exe)
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env("HOME", home)
+        .env(CHILD, "1")
+        .output()
+        .expect("run child")
+}
+
+#[test]
+fn plays_through_alsa_into_a_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let raw = dir.path().join("out.raw");
+    std::fs::write(
+        dir.path().join(".asoundrc"),
+        format!(
+            "pcm.!default {{ type file; slave.pcm \"null\"; file \"{}\"; format \"raw\" }}\n",
+            raw.display()
+        ),
+    )
+    .expect("asoundrc");
+    let out = run_child("child_plays_a_sine", dir.path());
+    let log = String::from_utf8_lossy(&out.stdout);
+    println!("{log}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "child failed");
+    let bytes = std::fs::read(&raw).expect("ALSA wrote the file");
+    let samples: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let left: Vec<f32> = samples.iter().step_by(2).copied().collect();
+    println!("ALSA file: {} frames", left.len());
+    assert!(left.len() > 4_800, "too little audio: {}", left.len());
+    // Past the fade-in: a 1 kHz sine at -6 dB, the same on both channels.
+    let body = &left[2_000..left.len().min(50_000)];
+    let peak = body.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+    let want = 0.5 * Decibels(-6.0).amplitude();
+    assert!((peak - want).abs() < 0.01, "peak {peak} want {want}");
+    let crossings = body
+        .windows(2)
+        .filter(|w| w[0] < 0.0 && w[1] >= 0.0)
+        .count();
+    #[allow(clippy::cast_precision_loss)]
+    let hz = crossings as f32 * 48_000.0 / body.len() as f32;
+    assert!((hz - 1000.0).abs() < 5.0, "{hz} Hz");
+    assert!(samples.chunks_exact(2).all(|f| f[0] == f[1]));
+}
+
+#[test]
+fn child_plays_a_sine() {
+    if std::env::var_os(CHILD).is_none() {
+        return; // only runs inside `plays_through_alsa_into_a_file`
+    }
+    let mut backend = CpalBackend::open(None, Some(Duration::from_millis(10)))
+        .expect("open the ALSA default (file plugin)");
+    let rate = backend.sample_rate();
+    println!("device rate {rate}");
+    assert_eq!(rate, 48_000);
+    let sine: Vec<f32> = (0..48_000)
+        .flat_map(|i| {
+            #[allow(clippy::cast_precision_loss)]
+            let s = 0.5 * (TAU * 1000.0 * i as f32 / 48_000.0).sin();
+            [s, s]
+        })
+        .collect();
+    let buffer = PcmBuffer::from_interleaved(sine);
+    let layers = [LayerSpec {
+        name: "bed".into(),
+        gain: Decibels::UNITY,
+        duck: None,
+    }];
+    let (mut h, p) = build(&layers, rate, MixerSettings::default());
+    h.layer_buffer(
+        LayerId(0),
+        &buffer,
+        true,
+        Decibels(-6.0),
+        Duration::ZERO,
+        Curve::EqualPower,
+    )
+    .expect("play");
+    backend.start(p).expect("start");
+    // The null slave takes audio far faster than real time: a short wait is plenty.
+    std::thread::sleep(Duration::from_millis(30));
+    let back = backend.stop().expect("stop");
+    assert!(back.is_some(), "processor handed back");
+    println!("frames rendered {}", h.stats().frames_rendered);
+}
+
+#[test]
+fn a_missing_device_says_what_to_do() {
+    if std::env::var_os(CHILD).is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A default PCM pointing at a card that does not exist.
+    std::fs::write(
+        dir.path().join(".asoundrc"),
+        "pcm.!default { type hw; card 7 }\n",
+    )
+    .expect("asoundrc");
+    let out = run_child("child_open_fails", dir.path());
+    println!("{}", String::from_utf8_lossy(&out.stdout));
+    assert!(out.status.success(), "child failed");
+}
+
+#[test]
+fn child_open_fails() {
+    if std::env::var_os(CHILD).is_none() {
+        return;
+    }
+    let err = CpalBackend::open(None, None).expect_err("no card 7 here");
+    let msg = err.to_string();
+    println!("open error: {msg}");
+    assert!(msg.contains("--output null"), "{msg}");
+}
