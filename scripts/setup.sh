@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages sanctum needs to build, run and test, skipping any already
+# installed. Run as root (or with sudo) on a fresh Debian machine.
+set -euo pipefail
+packages=(
+  pkg-config libasound2-dev      # cpal, the sound-card output
+  mosquitto mosquitto-clients    # MQTT tests start their own broker on a free port
+  openssl                        # the TLS test makes its certificates
+  sox pv                         # measuring audio; pacing ALSA's file plugin
+  vorbis-tools                   # scripts/gen-sounds.sh (regenerating sounds/)
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup)" >&2; exit 1; }
