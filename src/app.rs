@@ -22,6 +22,7 @@ use crate::mqtt::client::{self, ClientError};
 use crate::mqtt::{Broker, Bus, BusConfig, ConnectionError, MqttOutput, Router, Topics, discovery};
 use crate::printer::describe;
 use crate::run::{Feedback, Output, Request, run};
+use crate::sound::Sound;
 use crate::timeline::{Event, Timeline};
 use crate::units::format_clock;
 
@@ -34,6 +35,9 @@ pub enum AppError {
     /// `--from` named a phase the ceremony does not have.
     #[error("failed to start: the ceremony has no phase `{0}`")]
     UnknownPhase(String),
+    /// The audio output could not start.
+    #[error(transparent)]
+    Sound(#[from] crate::sound::SoundError),
     /// The async runtime or the signal handlers could not start.
     #[error("failed to start the runtime: {0}")]
     Runtime(#[from] std::io::Error),
@@ -126,6 +130,7 @@ pub fn run_ceremony(
     ceremony: &Path,
     from: Option<&str>,
     speed: f64,
+    output: Option<&str>,
     net: &NetArgs,
 ) -> Result<(), AppError> {
     let rig = net.rig.as_deref();
@@ -140,6 +145,8 @@ pub fn run_ceremony(
     if let Some(id) = from {
         timeline.start_from(id).map_err(AppError::UnknownPhase)?;
     }
+    let output = output.unwrap_or(&timeline.rig().audio.output).to_owned();
+    let mut sound = Sound::open(&output, timeline.rig(), timeline.ceremony())?;
     let mqtt = mqtt_config(timeline.rig(), net, Some(timeline.ceremony()), true)?;
     let specs = match &mqtt {
         Some(_) => light_specs(timeline.rig())?,
@@ -173,12 +180,12 @@ pub fn run_ceremony(
                     clock,
                 );
                 let mut both = Both(&mut feedback, &mut mqtt_feedback);
-                let mut outputs: [&mut dyn Output; 2] = [&mut terminal, &mut output];
+                let mut outputs: [&mut dyn Output; 3] = [&mut terminal, &mut sound, &mut output];
                 run(&mut timeline, clock, rx, signals, &mut outputs, &mut both).await;
                 Some(bus.shutdown(Duration::from_secs(2)).await)
             }
             None => {
-                let mut outputs: [&mut dyn Output; 1] = [&mut terminal];
+                let mut outputs: [&mut dyn Output; 2] = [&mut terminal, &mut sound];
                 run(
                     &mut timeline,
                     clock,

@@ -30,6 +30,10 @@ pub enum CliCommand {
         /// Run the clock this many times faster (e.g. 60 for a minute per second).
         #[arg(long, value_name = "X", default_value_t = 1.0)]
         speed: f64,
+        /// Where the sound goes, overriding the rig: `default`, a device name, or `null`
+        /// (silent, paced in real time).
+        #[arg(long, value_name = "OUTPUT")]
+        output: Option<String>,
         /// Broker and room, overriding the rig.
         #[command(flatten)]
         net: NetArgs,

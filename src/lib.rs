@@ -12,6 +12,7 @@ pub mod mqtt;
 pub mod printer;
 pub mod run;
 pub mod shutdown;
+pub mod sound;
 pub mod timeline;
 pub mod tween;
 pub mod units;

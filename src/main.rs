@@ -15,8 +15,9 @@ fn main() -> ExitCode {
             ceremony,
             from,
             speed,
+            output,
             net,
-        } => app::run_ceremony(&ceremony, from.as_deref(), speed, &net),
+        } => app::run_ceremony(&ceremony, from.as_deref(), speed, output.as_deref(), &net),
         CliCommand::Send { command, all, net } => app::send(&command, all, &net),
         CliCommand::Status { net } => app::status(&net),
         CliCommand::Lights {

@@ -86,7 +86,15 @@ fn a_scene_with_a_typo_and_a_bad_duration_fails_naming_both() {
 #[test]
 fn run_plays_the_demo_through_to_its_end() {
     let out = sanctum()
-        .args(["run", "scenes/demo", "--speed", "200", "--no-mqtt"])
+        .args([
+            "run",
+            "--output",
+            "null",
+            "scenes/demo",
+            "--speed",
+            "200",
+            "--no-mqtt",
+        ])
         .write_stdin("")
         .timeout(Duration::from_secs(30))
         .output()
@@ -123,6 +131,8 @@ fn run_takes_commands_typed_on_the_terminal() {
     let out = sanctum()
         .args([
             "run",
+            "--output",
+            "null",
             "tests/fixtures/engine",
             "--speed",
             "100",
@@ -145,7 +155,15 @@ fn run_takes_commands_typed_on_the_terminal() {
 #[test]
 fn run_refuses_an_unknown_start_phase() {
     let out = sanctum()
-        .args(["run", "scenes/demo", "--from", "nowhere", "--no-mqtt"])
+        .args([
+            "run",
+            "--output",
+            "null",
+            "scenes/demo",
+            "--from",
+            "nowhere",
+            "--no-mqtt",
+        ])
         .write_stdin("")
         .output()
         .expect("runs");
@@ -160,7 +178,15 @@ fn run_refuses_an_unknown_start_phase() {
 /// Starts `sanctum run` on a manual ceremony and waits until the first phase has started.
 fn start_waiting_run(speed: &str) -> (std::process::Child, BufReader<std::process::ChildStdout>) {
     let mut child = Process::new(assert_cmd::cargo::cargo_bin("sanctum"))
-        .args(["run", "scenes/sex-medicine", "--speed", speed, "--no-mqtt"])
+        .args([
+            "run",
+            "--output",
+            "null",
+            "scenes/sex-medicine",
+            "--speed",
+            speed,
+            "--no-mqtt",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -239,4 +265,27 @@ fn a_second_ctrl_c_quits_at_once() {
     );
     let rest = rest_of(&mut reader);
     assert!(!rest.contains("■ stopped"), "{rest}");
+}
+
+#[test]
+fn run_says_when_there_is_no_usable_sound_output() {
+    let out = sanctum()
+        .args([
+            "run",
+            "scenes/demo",
+            "--no-mqtt",
+            "--output",
+            "no-such-device",
+        ])
+        .write_stdin("")
+        .timeout(Duration::from_secs(30))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("failed to open the audio output"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--output null"), "{stderr}");
 }

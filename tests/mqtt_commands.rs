@@ -12,7 +12,14 @@ use mqtt_support::{Daemon, Mosquitto, Msg, Recorder, json, mosquitto_pub};
 const STATE: &str = "sanctum/fixture/state";
 
 fn start_daemon(broker: &Mosquitto) -> Daemon {
-    Daemon::start(&["run", "tests/fixtures/mqtt", "--broker", &broker.url()])
+    Daemon::start(&[
+        "run",
+        "--output",
+        "null",
+        "tests/fixtures/mqtt",
+        "--broker",
+        &broker.url(),
+    ])
 }
 
 fn phase_is(phase: &'static str) -> impl Fn(&Msg) -> bool {

@@ -21,7 +21,16 @@ fn the_demo_publishes_state_status_and_lights_and_follows_a_live_next() {
     let broker = Mosquitto::start();
     let rec = Recorder::new(broker.port, &["sanctum/test/#", "zigbee2mqtt/#", "cmnd/#"]);
     let url = broker.url();
-    let mut daemon = Daemon::start(&["run", "scenes/demo", "--broker", &url, "--room", "test"]);
+    let mut daemon = Daemon::start(&[
+        "run",
+        "--output",
+        "null",
+        "scenes/demo",
+        "--broker",
+        &url,
+        "--room",
+        "test",
+    ]);
     rec.wait_for(Duration::from_secs(10), |m| {
         m.topic == "sanctum/test/state" && json(m)["phase"] == "arrive"
     })
@@ -114,7 +123,16 @@ fn without_a_broker_the_ceremony_goes_on_and_says_so_once() {
     // Nobody listens on this port.
     let port = mqtt_support::free_port();
     let url = format!("mqtt://127.0.0.1:{port}");
-    let mut daemon = Daemon::start(&["run", "scenes/demo", "--broker", &url, "--speed", "10"]);
+    let mut daemon = Daemon::start(&[
+        "run",
+        "--output",
+        "null",
+        "scenes/demo",
+        "--broker",
+        &url,
+        "--speed",
+        "10",
+    ]);
     std::thread::sleep(Duration::from_millis(2_500));
     assert!(daemon.running(), "{}", daemon.stderr());
     let log = daemon.stderr();
@@ -185,6 +203,8 @@ fn a_sped_up_rehearsal_never_speeds_up_the_bulbs_message_rate() {
     // At 20× the demo's candle and breathe phases arrive within seconds.
     let mut daemon = Daemon::start(&[
         "run",
+        "--output",
+        "null",
         "scenes/demo",
         "--broker",
         &broker.url(),

@@ -215,6 +215,8 @@ fn right_credentials_connect_over_tls_wrong_ones_fail_clearly() {
     // The daemon says so once and carries on with the ceremony.
     let mut daemon = Daemon::start(&[
         "run",
+        "--output",
+        "null",
         "tests/fixtures/mqtt",
         "--rig",
         rig_bad.to_str().unwrap(),

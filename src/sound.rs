@@ -1,0 +1,157 @@
+//! Plays the engine's audio actions through the mixer: opens the output the rig or `--output`
+//! names, builds the mixer for the rig's layers, and turns layer, one-shot, master and pause
+//! actions into handle calls. Decides nothing; a failing file is a logged skip.
+
+use std::time::Duration;
+
+use crate::audio::{
+    self, AudioBackend, AudioHandle, BackendError, LayerId, LayerSpec, MixerSettings, NullBackend,
+    OutputSpec,
+};
+use crate::model::{Ceremony, Rig};
+use crate::run::Output;
+use crate::timeline::{Action, Event, LayerChange, Timeline};
+
+/// Sample rate of the silent `null` output.
+const NULL_RATE: u32 = 48_000;
+
+/// Why the audio output could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SoundError {
+    /// The output name is not one sanctum knows.
+    #[error("failed to read the audio output: {0}")]
+    Spec(BackendError),
+    /// The output could not be opened or started.
+    #[error("failed to open the audio output: {0}")]
+    Open(BackendError),
+    /// `wav:` renders offline; it has no place on the real clock.
+    #[error(
+        "failed to open the audio output: `wav:` renders a whole ceremony offline and cannot follow the real clock; use `--output null` or a device"
+    )]
+    WavOnRealClock,
+}
+
+/// The mixer and the output it plays through.
+pub struct Sound {
+    handle: AudioHandle,
+    backend: Box<dyn AudioBackend>,
+}
+
+impl Sound {
+    /// Opens `output` (e.g. `default`, `null`, a device name) and starts the mixer for `rig`,
+    /// preloading every one-shot of `ceremony` so chimes start without a decode delay.
+    ///
+    /// # Errors
+    /// When the output name is unknown or the device cannot be opened.
+    pub fn open(output: &str, rig: &Rig, ceremony: &Ceremony) -> Result<Self, SoundError> {
+        let spec = OutputSpec::parse(output).map_err(SoundError::Spec)?;
+        let backend: Box<dyn AudioBackend> = match spec {
+            OutputSpec::Null => Box::new(NullBackend::new(NULL_RATE, 480)),
+            OutputSpec::Wav(_) => return Err(SoundError::WavOnRealClock),
+            OutputSpec::Device(name) => open_device(name.as_deref(), rig.audio.buffer)?,
+        };
+        let layers: Vec<LayerSpec> = rig
+            .layers
+            .iter()
+            .map(|l| LayerSpec {
+                name: l.name.clone(),
+                gain: l.gain,
+                duck: l.duck,
+            })
+            .collect();
+        let settings = MixerSettings {
+            master: rig.volume,
+            max_volume: rig.max_volume,
+            ..MixerSettings::default()
+        };
+        let (mut handle, processor) = audio::build(&layers, backend.sample_rate(), settings);
+        for phase in &ceremony.phases {
+            for cue in &phase.scene.cues {
+                for sound in &cue.sounds {
+                    if let Err(err) = handle.preload(&sound.file) {
+                        tracing::warn!(file = %sound.file.display(), %err, "failed to preload a one-shot; it will stream");
+                    }
+                }
+            }
+        }
+        let mut backend = backend;
+        backend.start(processor).map_err(SoundError::Open)?;
+        Ok(Self { handle, backend })
+    }
+}
+
+#[cfg(feature = "cpal")]
+fn open_device(name: Option<&str>, buffer: Duration) -> Result<Box<dyn AudioBackend>, SoundError> {
+    audio::backend::cpal::CpalBackend::open(name, Some(buffer))
+        .map(|b| Box::new(b) as Box<dyn AudioBackend>)
+        .map_err(SoundError::Open)
+}
+
+#[cfg(not(feature = "cpal"))]
+fn open_device(_: Option<&str>, _: Duration) -> Result<Box<dyn AudioBackend>, SoundError> {
+    Err(SoundError::Open(BackendError::NoDeviceSupport))
+}
+
+/// The mixer's form of an engine layer change.
+#[must_use]
+pub fn layer_change(change: &LayerChange) -> audio::LayerChange {
+    match change {
+        LayerChange::Play {
+            source,
+            gain,
+            fade,
+            curve,
+        } => audio::LayerChange::Play {
+            source: audio::Source {
+                files: source.files.clone(),
+                looping: source.looping,
+                crossfade: source.crossfade,
+            },
+            gain: *gain,
+            fade: *fade,
+            curve: *curve,
+        },
+        LayerChange::Gain { gain, fade, curve } => audio::LayerChange::Gain {
+            gain: *gain,
+            fade: *fade,
+            curve: *curve,
+        },
+        LayerChange::Stop { fade, curve } => audio::LayerChange::Stop {
+            fade: *fade,
+            curve: *curve,
+        },
+    }
+}
+
+impl Output for Sound {
+    fn apply(&mut self, event: &Event, _: &Timeline) {
+        self.handle.collect_garbage();
+        let result = match &event.action {
+            Action::Layer { layer, change } => {
+                self.handle.layer(LayerId(*layer), layer_change(change))
+            }
+            Action::OneShot { file, gain } => self.handle.one_shot(file, *gain),
+            Action::Master { gain, fade } => self.handle.master(*gain, *fade),
+            Action::Paused => {
+                self.handle.pause_fades();
+                Ok(())
+            }
+            Action::Resumed => {
+                self.handle.resume_fades();
+                Ok(())
+            }
+            _ => Ok(()),
+        };
+        if let Err(err) = result {
+            tracing::warn!(%err, "failed to play an audio action; the ceremony goes on");
+        }
+    }
+}
+
+impl Drop for Sound {
+    fn drop(&mut self) {
+        if let Err(err) = self.backend.stop() {
+            tracing::warn!(%err, "the audio output did not close cleanly");
+        }
+    }
+}
