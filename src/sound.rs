@@ -102,11 +102,7 @@ pub fn layer_change(change: &LayerChange) -> audio::LayerChange {
             fade,
             curve,
         } => audio::LayerChange::Play {
-            source: audio::Source {
-                files: source.files.clone(),
-                looping: source.looping,
-                crossfade: source.crossfade,
-            },
+            source: (**source).clone(),
             gain: *gain,
             fade: *fade,
             curve: *curve,

@@ -15,7 +15,6 @@ mod processor;
 mod ramp;
 mod voice;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,16 +41,9 @@ pub struct LayerSpec {
     pub duck: Option<Decibels>,
 }
 
-/// What a layer plays: one file, or a playlist crossfading track to track.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Source {
-    /// The files, in order.
-    pub files: Vec<PathBuf>,
-    /// Loop: a single file loops gaplessly; a playlist wraps to its first track.
-    pub looping: bool,
-    /// Crossfade between consecutive tracks of a playlist (equal-power).
-    pub crossfade: Duration,
-}
+/// What a layer plays: one file, or a playlist crossfading track to track (the scene model's
+/// type: a single file loops gaplessly, a looping playlist wraps to its first track).
+pub use crate::model::Source;
 
 /// A change to one layer.
 #[derive(Debug, Clone, PartialEq)]
