@@ -146,7 +146,7 @@ pub fn run_ceremony(
         timeline.start_from(id).map_err(AppError::UnknownPhase)?;
     }
     let output = output.unwrap_or(&timeline.rig().audio.output).to_owned();
-    let mut sound = Sound::open(&output, timeline.rig(), timeline.ceremony())?;
+    let mut sound = Sound::open(&output, timeline.rig())?;
     let mqtt = mqtt_config(timeline.rig(), net, Some(timeline.ceremony()), true)?;
     let specs = match &mqtt {
         Some(_) => light_specs(timeline.rig())?,

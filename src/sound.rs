@@ -8,7 +8,7 @@ use crate::audio::{
     self, AudioBackend, AudioHandle, BackendError, LayerId, LayerSpec, MixerSettings, NullBackend,
     OutputSpec,
 };
-use crate::model::{Ceremony, Rig};
+use crate::model::Rig;
 use crate::run::Output;
 use crate::timeline::{Action, Event, LayerChange, Timeline};
 
@@ -38,12 +38,13 @@ pub struct Sound {
 }
 
 impl Sound {
-    /// Opens `output` (e.g. `default`, `null`, a device name) and starts the mixer for `rig`,
-    /// preloading every one-shot of `ceremony` so chimes start without a decode delay.
+    /// Opens `output` (e.g. `default`, `null`, a device name) and starts the mixer for `rig`.
+    /// One-shots stream like beds (they start a few milliseconds after their cue); preloading
+    /// them all decoded ~70 s of audio before the ceremony could start.
     ///
     /// # Errors
     /// When the output name is unknown or the device cannot be opened.
-    pub fn open(output: &str, rig: &Rig, ceremony: &Ceremony) -> Result<Self, SoundError> {
+    pub fn open(output: &str, rig: &Rig) -> Result<Self, SoundError> {
         let spec = OutputSpec::parse(output).map_err(SoundError::Spec)?;
         let backend: Box<dyn AudioBackend> = match spec {
             OutputSpec::Null => Box::new(NullBackend::new(NULL_RATE, 480)),
@@ -64,16 +65,7 @@ impl Sound {
             max_volume: rig.max_volume,
             ..MixerSettings::default()
         };
-        let (mut handle, processor) = audio::build(&layers, backend.sample_rate(), settings);
-        for phase in &ceremony.phases {
-            for cue in &phase.scene.cues {
-                for sound in &cue.sounds {
-                    if let Err(err) = handle.preload(&sound.file) {
-                        tracing::warn!(file = %sound.file.display(), %err, "failed to preload a one-shot; it will stream");
-                    }
-                }
-            }
-        }
+        let (handle, processor) = audio::build(&layers, backend.sample_rate(), settings);
         let mut backend = backend;
         backend.start(processor).map_err(SoundError::Open)?;
         Ok(Self { handle, backend })
