@@ -10,7 +10,7 @@ use crate::audio::{
 };
 use crate::model::Rig;
 use crate::run::Output;
-use crate::timeline::{Action, Event, LayerChange, Timeline};
+use crate::timeline::{Action, Event, Timeline};
 
 /// Sample rate of the silent `null` output.
 const NULL_RATE: u32 = 48_000;
@@ -84,40 +84,11 @@ fn open_device(_: Option<&str>, _: Duration) -> Result<Box<dyn AudioBackend>, So
     Err(SoundError::Open(BackendError::NoDeviceSupport))
 }
 
-/// The mixer's form of an engine layer change.
-#[must_use]
-pub fn layer_change(change: &LayerChange) -> audio::LayerChange {
-    match change {
-        LayerChange::Play {
-            source,
-            gain,
-            fade,
-            curve,
-        } => audio::LayerChange::Play {
-            source: (**source).clone(),
-            gain: *gain,
-            fade: *fade,
-            curve: *curve,
-        },
-        LayerChange::Gain { gain, fade, curve } => audio::LayerChange::Gain {
-            gain: *gain,
-            fade: *fade,
-            curve: *curve,
-        },
-        LayerChange::Stop { fade, curve } => audio::LayerChange::Stop {
-            fade: *fade,
-            curve: *curve,
-        },
-    }
-}
-
 impl Output for Sound {
     fn apply(&mut self, event: &Event, _: &Timeline) {
         self.handle.collect_garbage();
         let result = match &event.action {
-            Action::Layer { layer, change } => {
-                self.handle.layer(LayerId(*layer), layer_change(change))
-            }
+            Action::Layer { layer, change } => self.handle.layer(LayerId(*layer), change.clone()),
             Action::OneShot { file, gain } => self.handle.one_shot(file, *gain),
             Action::Master { gain, fade } => self.handle.master(*gain, *fade),
             Action::Paused => {

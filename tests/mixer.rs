@@ -79,11 +79,11 @@ fn play(
     h.layer(
         LayerId(layer),
         LayerChange::Play {
-            source: Source {
+            source: std::sync::Arc::new(Source {
                 files: files.iter().map(|p| p.to_path_buf()).collect(),
                 looping,
                 crossfade: Duration::from_millis(500),
-            },
+            }),
             gain: Decibels::UNITY,
             fade: Duration::from_millis(fade_ms),
             curve,

@@ -86,11 +86,11 @@ fn process_never_allocates_or_frees() {
     let preloaded = PcmBuffer::decode(&chime, RATE).expect("decode chime");
     let mut out = vec![0.0f32; 480 * 2];
     let play = |files: &[&Path], looping: bool, fade: u64, curve: Curve| LayerChange::Play {
-        source: Source {
+        source: std::sync::Arc::new(Source {
             files: files.iter().map(|p| p.to_path_buf()).collect(),
             looping,
             crossfade: Duration::from_millis(100),
-        },
+        }),
         gain: Decibels(-1.0),
         fade: Duration::from_millis(fade),
         curve,

@@ -45,37 +45,9 @@ pub struct LayerSpec {
 /// type: a single file loops gaplessly, a looping playlist wraps to its first track).
 pub use crate::model::Source;
 
-/// A change to one layer.
-#[derive(Debug, Clone, PartialEq)]
-pub enum LayerChange {
-    /// Crossfade from whatever the layer plays now to `source` at `gain`.
-    Play {
-        /// What to play.
-        source: Source,
-        /// Gain of the new source.
-        gain: Decibels,
-        /// Length of the crossfade.
-        fade: Duration,
-        /// Shape of the crossfade.
-        curve: Curve,
-    },
-    /// Same source, ramp its gain.
-    Gain {
-        /// New gain.
-        gain: Decibels,
-        /// Length of the ramp.
-        fade: Duration,
-        /// Shape of the ramp.
-        curve: Curve,
-    },
-    /// Fade the layer out.
-    Stop {
-        /// Length of the fade.
-        fade: Duration,
-        /// Shape of the fade.
-        curve: Curve,
-    },
-}
+/// A change to one layer: the engine's own action type, so engine changes reach the mixer as
+/// they are (`Play` crossfades to a shared source, `Gain` ramps it, `Stop` fades it out).
+pub use crate::timeline::LayerChange;
 
 /// Mixer settings fixed at build.
 #[derive(Debug, Clone, PartialEq)]
@@ -277,11 +249,11 @@ mod tests {
             Err(AudioError::UnknownLayer(3))
         ));
         let empty = LayerChange::Play {
-            source: Source {
+            source: std::sync::Arc::new(Source {
                 files: vec![],
                 looping: false,
                 crossfade: Duration::ZERO,
-            },
+            }),
             gain: Decibels::UNITY,
             fade: Duration::ZERO,
             curve: Curve::EqualPower,
