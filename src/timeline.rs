@@ -340,9 +340,6 @@ pub struct Timeline {
     room: RoomState,
     /// What outputs were last told.
     commanded: RoomState,
-    /// Fade of the latest change to each layer / light: (offset in phase, fade, curve).
-    layer_stamps: Vec<Option<(Duration, Option<Duration>, Curve)>>,
-    light_stamps: Vec<Option<(Duration, Option<Duration>, Curve)>>,
     /// Expected light levels and layer amplitudes, in active time, for `levels`.
     light_levels: Vec<Moving>,
     layer_levels: Vec<Moving>,
@@ -367,8 +364,6 @@ impl Timeline {
         }
         let silent = RoomState::silent(&rig);
         Self {
-            layer_stamps: vec![None; rig.layers.len()],
-            light_stamps: vec![None; rig.lights.len()],
             light_levels: vec![Moving::at(0.0); rig.lights.len()],
             layer_levels: vec![Moving::at(0.0); rig.layers.len()],
             master: rig.volume,
@@ -556,34 +551,17 @@ impl Timeline {
     }
 
     fn fire_cue(&mut self, t: Duration, phase: usize, cue: &Cue, out: &mut Vec<Event>) {
-        out.push(Event {
-            at: t,
-            action: Action::CueFired {
-                phase,
-                at: cue.at,
-                note: cue.note.clone(),
-            },
-        });
+        out.push(cue_fired(t, phase, cue));
         self.room.apply(cue);
         for lc in &cue.layers {
-            self.layer_stamps[lc.layer] = Some((cue.at, lc.fade, lc.curve));
             self.sync_layer(lc.layer, t, Some((lc.fade, lc.curve)), out);
         }
         for lc in &cue.lights {
             for &i in &lc.lights {
-                self.light_stamps[i] = Some((cue.at, lc.fade, lc.curve));
                 self.sync_light(i, t, Some((lc.fade, lc.curve)), out);
             }
         }
-        for s in &cue.sounds {
-            out.push(Event {
-                at: t,
-                action: Action::OneShot {
-                    file: s.file.clone(),
-                    gain: s.gain,
-                },
-            });
-        }
+        push_one_shots(t, cue, out);
     }
 
     /// The fade for a change whose own fade is `own`, or the ceremony's transition.
@@ -717,17 +695,19 @@ impl Timeline {
         let scene = Arc::clone(&phase.scene);
         let anchor = self.active(t);
         self.room = self.base[index].clone();
-        self.layer_stamps.fill(None);
-        self.light_stamps.fill(None);
+        // The fades of the phase's opening cues; everything else reaches its state over the
+        // ceremony's transition.
+        let mut layer_fades = vec![None; self.room.layers.len()];
+        let mut light_fades = vec![None; self.room.lights.len()];
         let mut cursor = 0;
         while let Some(cue) = scene.cues.get(cursor).filter(|c| c.at.is_zero()) {
             self.room.apply(cue);
             for lc in &cue.layers {
-                self.layer_stamps[lc.layer] = Some((cue.at, lc.fade, lc.curve));
+                layer_fades[lc.layer] = Some((lc.fade, lc.curve));
             }
             for lc in &cue.lights {
                 for &i in &lc.lights {
-                    self.light_stamps[i] = Some((cue.at, lc.fade, lc.curve));
+                    light_fades[i] = Some((lc.fade, lc.curve));
                 }
             }
             cursor += 1;
@@ -752,33 +732,16 @@ impl Timeline {
             },
         });
         for cue in &scene.cues[..cursor] {
-            out.push(Event {
-                at: t,
-                action: Action::CueFired {
-                    phase: index,
-                    at: cue.at,
-                    note: cue.note.clone(),
-                },
-            });
+            out.push(cue_fired(t, index, cue));
         }
-        for i in 0..self.room.layers.len() {
-            let fade = self.layer_stamps[i].map(|(_, f, c)| (f, c));
+        for (i, fade) in layer_fades.into_iter().enumerate() {
             self.sync_layer(i, t, fade, out);
         }
-        for i in 0..self.room.lights.len() {
-            let fade = self.light_stamps[i].map(|(_, f, c)| (f, c));
+        for (i, fade) in light_fades.into_iter().enumerate() {
             self.sync_light(i, t, fade, out);
         }
         for cue in &scene.cues[..cursor] {
-            for s in &cue.sounds {
-                out.push(Event {
-                    at: t,
-                    action: Action::OneShot {
-                        file: s.file.clone(),
-                        gain: s.gain,
-                    },
-                });
-            }
+            push_one_shots(t, cue, out);
         }
     }
 
@@ -920,6 +883,27 @@ impl Timeline {
         }
         Ok(())
     }
+}
+
+fn cue_fired(t: Duration, phase: usize, cue: &Cue) -> Event {
+    Event {
+        at: t,
+        action: Action::CueFired {
+            phase,
+            at: cue.at,
+            note: cue.note.clone(),
+        },
+    }
+}
+
+fn push_one_shots(t: Duration, cue: &Cue, out: &mut Vec<Event>) {
+    out.extend(cue.sounds.iter().map(|s| Event {
+        at: t,
+        action: Action::OneShot {
+            file: s.file.clone(),
+            gain: s.gain,
+        },
+    }));
 }
 
 #[derive(Clone, Copy)]
