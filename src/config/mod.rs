@@ -7,7 +7,6 @@ pub mod parse;
 pub mod raw;
 pub mod resolve;
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -85,7 +84,6 @@ pub struct CheckReport {
 pub fn check(paths: &[PathBuf], rig: Option<&Path>) -> CheckReport {
     let mut loader = Loader::new();
     let mut report = CheckReport::default();
-    let mut scenes_in_ceremonies: HashSet<PathBuf> = HashSet::new();
     let mut loose_scenes = Vec::new();
     for path in paths {
         let mut files = Vec::new();
@@ -105,11 +103,6 @@ pub fn check(paths: &[PathBuf], rig: Option<&Path>) -> CheckReport {
                 FileKind::Ceremony => {
                     report.ceremonies += 1;
                     let dir = file.parent().unwrap_or(Path::new(".")).to_owned();
-                    if let Ok(text) = std::fs::read_to_string(&file) {
-                        for scene in referenced_scenes(&text) {
-                            scenes_in_ceremonies.insert(canonical(&dir.join(scene)));
-                        }
-                    }
                     loader.ceremony(&dir, rig);
                 }
                 FileKind::Scene => loose_scenes.push(file),
@@ -117,7 +110,7 @@ pub fn check(paths: &[PathBuf], rig: Option<&Path>) -> CheckReport {
         }
     }
     for scene in loose_scenes {
-        if scenes_in_ceremonies.contains(&canonical(&scene)) {
+        if loader.has_scene(&scene) {
             continue;
         }
         check_loose_scene(&mut loader, &scene, rig);
@@ -147,28 +140,6 @@ fn check_loose_scene(loader: &mut Loader, scene: &Path, rig: Option<&Path>) {
     };
     let sounds = find_sounds(&dir).unwrap_or_else(|| dir.join("sounds"));
     loader.scene(scene, &rig, &sounds);
-}
-
-fn canonical(path: &Path) -> PathBuf {
-    path.canonicalize().unwrap_or_else(|_| path.to_owned())
-}
-
-/// Scene file names a ceremony mentions, read leniently (the real check reports problems).
-fn referenced_scenes(text: &str) -> Vec<String> {
-    let Ok(value) = text.parse::<toml::Table>() else {
-        return Vec::new();
-    };
-    value
-        .get("phase")
-        .and_then(toml::Value::as_array)
-        .map(|phases| {
-            phases
-                .iter()
-                .filter_map(|p| p.get("scene").and_then(toml::Value::as_str))
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -58,6 +58,13 @@ impl Loader {
         Self::default()
     }
 
+    /// Whether the scene at `path` was already read (with any rig), e.g. for a ceremony.
+    #[must_use]
+    pub fn has_scene(&self, path: &Path) -> bool {
+        let path = canonical(path);
+        self.scenes.keys().any(|(scene, _)| *scene == path)
+    }
+
     /// How many files have been read.
     #[must_use]
     pub fn files_read(&self) -> usize {
@@ -1062,8 +1069,7 @@ fn resolve_layer_target(
         .unwrap_or(Curve::EqualPower);
     let gain_db = raw.gain_db.as_ref().and_then(|g| gain(ctx, g, rig));
     let stop = raw.stop.as_ref().is_some_and(|s| *s.get_ref());
-    if let (Some(f), Some(p)) = (&raw.file, &raw.playlist) {
-        let _ = f;
+    if let (Some(_), Some(p)) = (&raw.file, &raw.playlist) {
         ctx.error(p.span(), "give either `file` or `playlist`, not both");
     }
     if stop && (raw.file.is_some() || raw.playlist.is_some() || raw.gain_db.is_some()) {
