@@ -70,6 +70,12 @@ pub enum AppError {
     /// The broker never answered.
     #[error("failed to connect to the broker at {0} within 5 s")]
     NotConnected(String),
+    /// `--manual-after` is neither a duration nor `min`.
+    #[error("failed to read --manual-after: {0}")]
+    ManualAfter(String),
+    /// The render could not write its file or the ceremony would not move on.
+    #[error(transparent)]
+    Render(#[from] crate::render::RenderError),
 }
 
 /// `sanctum check`: prints every problem, then a summary; exit 1 on any problem.
@@ -133,18 +139,7 @@ pub fn run_ceremony(
     output: Option<&str>,
     net: &NetArgs,
 ) -> Result<(), AppError> {
-    let rig = net.rig.as_deref();
-    let loaded = match config::load_ceremony(ceremony, rig) {
-        Ok(loaded) => loaded,
-        Err(diags) => {
-            eprint!("{diags}");
-            return Err(AppError::Invalid(diags.len()));
-        }
-    };
-    let mut timeline = Timeline::new(Arc::new(loaded.ceremony), loaded.rig);
-    if let Some(id) = from {
-        timeline.start_from(id).map_err(AppError::UnknownPhase)?;
-    }
+    let mut timeline = load_timeline(ceremony, net.rig.as_deref(), from)?;
     let output = output.unwrap_or(&timeline.rig().audio.output).to_owned();
     let mut sound = Sound::open(&output, timeline.rig())?;
     let mqtt = mqtt_config(timeline.rig(), net, Some(timeline.ceremony()), true)?;
@@ -206,6 +201,122 @@ pub fn run_ceremony(
     // The terminal reader blocks on stdin in a thread of its own; do not wait for it.
     runtime.shutdown_background();
     result
+}
+
+/// Loads a ceremony (printing its problems) and readies its engine, at `from` if given.
+fn load_timeline(
+    ceremony: &Path,
+    rig: Option<&Path>,
+    from: Option<&str>,
+) -> Result<Timeline, AppError> {
+    let loaded = match config::load_ceremony(ceremony, rig) {
+        Ok(loaded) => loaded,
+        Err(diags) => {
+            eprint!("{diags}");
+            return Err(AppError::Invalid(diags.len()));
+        }
+    };
+    let mut timeline = Timeline::new(Arc::new(loaded.ceremony), loaded.rig);
+    if let Some(id) = from {
+        timeline.start_from(id).map_err(AppError::UnknownPhase)?;
+    }
+    Ok(timeline)
+}
+
+/// What `sanctum render` was asked.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderArgs<'a> {
+    /// The ceremony folder.
+    pub ceremony: &'a Path,
+    /// The WAV file.
+    pub out: &'a Path,
+    /// `min` or a duration.
+    pub manual_after: &'a str,
+    /// First phase.
+    pub from: Option<&'a str>,
+    /// Sample rate.
+    pub rate: u32,
+    /// 32-bit float instead of 16-bit PCM.
+    pub float: bool,
+    /// Rig override.
+    pub rig: Option<&'a Path>,
+}
+
+/// `sanctum render`: plays the ceremony on virtual time into a WAV file, with a progress bar.
+///
+/// # Errors
+/// Fails when the ceremony does not load, `--manual-after` or `--from` is wrong, or the file
+/// cannot be written.
+pub fn render(args: &RenderArgs<'_>) -> Result<(), AppError> {
+    use crate::audio::{AudioBackend, WavBackend, WavFormat};
+    use crate::render::{self, ManualAfter};
+    use crate::sound::Player;
+
+    let policy = ManualAfter::parse(args.manual_after).map_err(AppError::ManualAfter)?;
+    let mut timeline = load_timeline(args.ceremony, args.rig, args.from)?;
+    let plan = render::plan(&timeline, policy)?;
+    let format = if args.float {
+        WavFormat::Float32
+    } else {
+        WavFormat::Pcm16
+    };
+    println!(
+        "rendering {} ({}) to {}: {} at {} Hz, {}; manual phases: {policy}",
+        timeline.ceremony().title,
+        args.ceremony.display(),
+        args.out.display(),
+        format_clock(plan.length),
+        args.rate,
+        if args.float { "32-bit float" } else { "16-bit" },
+    );
+    for line in render::describe(timeline.ceremony(), &plan) {
+        println!("{line}");
+    }
+    let (mut player, processor) = Player::build(timeline.rig(), args.rate);
+    let mut wav = WavBackend::new(args.out, args.rate).with_format(format);
+    wav.start(processor)
+        .map_err(crate::render::RenderError::from)?;
+    let bar = progress_bar(plan.length);
+    let stopwatch = Clock::start(1.0);
+    let rendered = render::render(
+        &mut timeline,
+        policy,
+        &mut wav,
+        &mut [&mut player],
+        &mut |at| {
+            bar.set_position(u64::try_from(at.as_millis()).unwrap_or(u64::MAX));
+            bar.set_message(format!(
+                "{} of {}  ",
+                format_clock(at),
+                format_clock(plan.length)
+            ));
+        },
+    );
+    bar.finish_and_clear();
+    let closed = wav.stop().map_err(crate::render::RenderError::from);
+    let length = rendered?;
+    closed?;
+    let took = stopwatch.now();
+    println!(
+        "wrote {}: {} of audio in {:.1} s ({:.0}× real time)",
+        args.out.display(),
+        format_clock(length),
+        took.as_secs_f64(),
+        length.as_secs_f64() / took.as_secs_f64().max(1e-6),
+    );
+    Ok(())
+}
+
+/// A progress bar over the ceremony's length in milliseconds, drawn on stderr only when it is
+/// a terminal.
+fn progress_bar(length: Duration) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(u64::try_from(length.as_millis()).unwrap_or(u64::MAX));
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} [{wide_bar}] {percent:>3}%  {msg}eta {eta}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
 }
 
 /// Reads commands typed on the terminal, one per line.

@@ -38,6 +38,37 @@ pub enum CliCommand {
         #[command(flatten)]
         net: NetArgs,
     },
+    /// Render a whole ceremony offline into a WAV file, through the same mixer `run` uses.
+    ///
+    /// The ceremony runs on virtual time, far faster than real time; manual phases move on
+    /// after `--manual-after`, so a two-hour ceremony can be previewed in minutes. Lights and
+    /// remotes stay idle.
+    Render {
+        /// The ceremony folder (holding ceremony.toml), e.g. scenes/demo.
+        ceremony: PathBuf,
+        /// The WAV file to write.
+        #[arg(long, short, value_name = "FILE")]
+        out: PathBuf,
+        /// How long each manual phase lasts: a duration (`5m`) for all of them, or `min` for
+        /// each phase's `min` (a phase without one lasts until its script has played out,
+        /// at least a minute).
+        #[arg(long, value_name = "DURATION|min", default_value = "min")]
+        manual_after: String,
+        /// Start at this phase instead of the first.
+        #[arg(long, value_name = "PHASE")]
+        from: Option<String>,
+        /// Sample rate of the file.
+        #[arg(long, value_name = "HZ", default_value_t = 48_000,
+              value_parser = clap::value_parser!(u32).range(8_000..=192_000))]
+        rate: u32,
+        /// Write 32-bit float samples (the mixer's own, bit for bit) instead of dithered
+        /// 16-bit PCM (half the size).
+        #[arg(long)]
+        float: bool,
+        /// The rig file (default: the one beside the ceremony).
+        #[arg(long, value_name = "FILE")]
+        rig: Option<PathBuf>,
+    },
     /// Send a command to a running sanctum through the broker, like a phone would.
     ///
     /// Example: `sanctum send goto soaking`. Uses the rig's broker, room and credentials.

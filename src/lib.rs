@@ -10,6 +10,7 @@ pub mod lights;
 pub mod model;
 pub mod mqtt;
 pub mod printer;
+pub mod render;
 pub mod run;
 pub mod shutdown;
 pub mod sound;

@@ -18,6 +18,23 @@ fn main() -> ExitCode {
             output,
             net,
         } => app::run_ceremony(&ceremony, from.as_deref(), speed, output.as_deref(), &net),
+        CliCommand::Render {
+            ceremony,
+            out,
+            manual_after,
+            from,
+            rate,
+            float,
+            rig,
+        } => app::render(&app::RenderArgs {
+            ceremony: &ceremony,
+            out: &out,
+            manual_after: &manual_after,
+            from: from.as_deref(),
+            rate,
+            float,
+            rig: rig.as_deref(),
+        }),
         CliCommand::Send { command, all, net } => app::send(&command, all, &net),
         CliCommand::Status { net } => app::status(&net),
         CliCommand::Lights {

@@ -83,7 +83,12 @@ pub async fn run(
     deliver(&mut events, timeline, outputs);
 }
 
-fn deliver(events: &mut Vec<Event>, timeline: &Timeline, outputs: &mut [&mut dyn Output]) {
+/// Hands each of `events` to every output, in order, emptying the list.
+pub(crate) fn deliver(
+    events: &mut Vec<Event>,
+    timeline: &Timeline,
+    outputs: &mut [&mut dyn Output],
+) {
     for event in events.drain(..) {
         for output in outputs.iter_mut() {
             output.apply(&event, timeline);

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use crate::audio::{
-    self, AudioBackend, AudioHandle, BackendError, LayerId, LayerSpec, MixerSettings, NullBackend,
-    OutputSpec,
+    self, AudioBackend, AudioHandle, AudioProcessor, AudioStats, BackendError, LayerId, LayerSpec,
+    MixerSettings, NullBackend, OutputSpec,
 };
 use crate::model::Rig;
 use crate::run::Output;
@@ -26,15 +26,51 @@ pub enum SoundError {
     Open(BackendError),
     /// `wav:` renders offline; it has no place on the real clock.
     #[error(
-        "failed to open the audio output: `wav:` renders a whole ceremony offline and cannot follow the real clock; use `--output null` or a device"
+        "failed to open the audio output: `wav:` cannot follow the real clock; render the ceremony offline with `sanctum render <ceremony> --out FILE.wav`, or play with `--output null` or a device"
     )]
     WavOnRealClock,
 }
 
 /// The mixer and the output it plays through.
 pub struct Sound {
-    handle: AudioHandle,
+    player: Player,
     backend: Box<dyn AudioBackend>,
+}
+
+/// The mixer's control half as an engine output: plays layer, one-shot, master and pause
+/// actions. Shared by `run` (behind a live output) and `render` (behind the WAV file).
+pub struct Player {
+    handle: AudioHandle,
+}
+
+impl Player {
+    /// Builds the mixer for `rig`'s layers and volumes at `rate`: the player and the
+    /// processor an output must drive.
+    #[must_use]
+    pub fn build(rig: &Rig, rate: u32) -> (Self, AudioProcessor) {
+        let layers: Vec<LayerSpec> = rig
+            .layers
+            .iter()
+            .map(|l| LayerSpec {
+                name: l.name.clone(),
+                gain: l.gain,
+                duck: l.duck,
+            })
+            .collect();
+        let settings = MixerSettings {
+            master: rig.volume,
+            max_volume: rig.max_volume,
+            ..MixerSettings::default()
+        };
+        let (handle, processor) = audio::build(&layers, rate, settings);
+        (Self { handle }, processor)
+    }
+
+    /// The mixer's counters (underruns, voices).
+    #[must_use]
+    pub fn stats(&self) -> AudioStats {
+        self.handle.stats()
+    }
 }
 
 impl Sound {
@@ -51,24 +87,10 @@ impl Sound {
             OutputSpec::Wav(_) => return Err(SoundError::WavOnRealClock),
             OutputSpec::Device(name) => open_device(name.as_deref(), rig.audio.buffer)?,
         };
-        let layers: Vec<LayerSpec> = rig
-            .layers
-            .iter()
-            .map(|l| LayerSpec {
-                name: l.name.clone(),
-                gain: l.gain,
-                duck: l.duck,
-            })
-            .collect();
-        let settings = MixerSettings {
-            master: rig.volume,
-            max_volume: rig.max_volume,
-            ..MixerSettings::default()
-        };
-        let (handle, processor) = audio::build(&layers, backend.sample_rate(), settings);
+        let (player, processor) = Player::build(rig, backend.sample_rate());
         let mut backend = backend;
         backend.start(processor).map_err(SoundError::Open)?;
-        Ok(Self { handle, backend })
+        Ok(Self { player, backend })
     }
 }
 
@@ -85,6 +107,12 @@ fn open_device(_: Option<&str>, _: Duration) -> Result<Box<dyn AudioBackend>, So
 }
 
 impl Output for Sound {
+    fn apply(&mut self, event: &Event, timeline: &Timeline) {
+        self.player.apply(event, timeline);
+    }
+}
+
+impl Output for Player {
     fn apply(&mut self, event: &Event, _: &Timeline) {
         self.handle.collect_garbage();
         let result = match &event.action {

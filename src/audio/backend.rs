@@ -125,7 +125,18 @@ impl OutputSpec {
     }
 }
 
-/// Offline output: renders on demand into a 32-bit float stereo WAV file.
+/// Sample format of a rendered WAV file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WavFormat {
+    /// 32-bit float: the mixer's own samples, bit for bit (the default).
+    #[default]
+    Float32,
+    /// 16-bit PCM with TPDF dither from a fixed seed (half the size, plays everywhere; still
+    /// deterministic).
+    Pcm16,
+}
+
+/// Offline output: renders on demand into a stereo WAV file.
 ///
 /// Rendering waits for the decoder threads before each block (`process_blocking`), so the
 /// file depends only on the inputs and the commands, never on timing.
@@ -133,9 +144,12 @@ pub struct WavBackend {
     path: PathBuf,
     rate: u32,
     block: usize,
+    format: WavFormat,
+    dither: Dither,
     writer: Option<hound::WavWriter<std::io::BufWriter<std::fs::File>>>,
     processor: Option<AudioProcessor>,
     buf: Vec<f32>,
+    frames: u64,
 }
 
 impl std::fmt::Debug for WavBackend {
@@ -143,22 +157,62 @@ impl std::fmt::Debug for WavBackend {
         f.debug_struct("WavBackend")
             .field("path", &self.path)
             .field("rate", &self.rate)
+            .field("format", &self.format)
             .finish_non_exhaustive()
     }
 }
 
+/// Triangular dither for 16-bit output: the sum of two uniform values of ±½ LSB each, from a
+/// xorshift generator with a fixed seed so renders stay bit-identical.
+#[derive(Debug, Clone)]
+struct Dither(u64);
+
+impl Dither {
+    fn uniform(&mut self) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        #[allow(clippy::cast_precision_loss)]
+        let unit = (self.0 >> 40) as f32 / (1u64 << 24) as f32;
+        unit - 0.5
+    }
+
+    fn quantize(&mut self, sample: f32) -> i16 {
+        let scaled = sample * 32_767.0 + self.uniform() + self.uniform();
+        #[allow(clippy::cast_possible_truncation)]
+        let q = scaled.round().clamp(-32_768.0, 32_767.0) as i16;
+        q
+    }
+}
+
 impl WavBackend {
-    /// An output that will write `path` at `rate`.
+    /// An output that will write `path` at `rate` as 32-bit float.
     #[must_use]
     pub fn new(path: &Path, rate: u32) -> Self {
         Self {
             path: path.to_owned(),
             rate,
             block: 480,
+            format: WavFormat::Float32,
+            dither: Dither(0x9E37_79B9_7F4A_7C15),
             writer: None,
             processor: None,
             buf: vec![0.0; 480 * 2],
+            frames: 0,
         }
+    }
+
+    /// The same output writing `format` instead.
+    #[must_use]
+    pub fn with_format(mut self, format: WavFormat) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// Frames rendered so far.
+    #[must_use]
+    pub fn frames(&self) -> u64 {
+        self.frames
     }
 
     fn err(&self, e: &dyn std::fmt::Display) -> BackendError {
@@ -182,18 +236,33 @@ impl WavBackend {
             let n = left.min(self.block as u64) as usize;
             let out = &mut self.buf[..n * 2];
             p.process_blocking(out);
-            for s in out.iter() {
-                if let Err(e) = w.write_sample(*s) {
-                    let message = e.to_string();
-                    return Err(BackendError::Wav {
-                        path: self.path.clone(),
-                        message,
-                    });
+            let written = match self.format {
+                WavFormat::Float32 => out.iter().try_for_each(|s| w.write_sample(*s)),
+                WavFormat::Pcm16 => {
+                    let dither = &mut self.dither;
+                    out.iter()
+                        .try_for_each(|s| w.write_sample(dither.quantize(*s)))
                 }
+            };
+            if let Err(e) = written {
+                return Err(BackendError::Wav {
+                    path: self.path.clone(),
+                    message: e.to_string(),
+                });
             }
             left -= n as u64;
+            self.frames += n as u64;
         }
         Ok(())
+    }
+
+    /// Renders until the file holds `frame` frames (nothing if it already does). Rendering to
+    /// absolute positions keeps long renders free of rounding drift.
+    ///
+    /// # Errors
+    /// As for [`WavBackend::render`].
+    pub fn render_to(&mut self, frame: u64) -> Result<(), BackendError> {
+        self.render(frame.saturating_sub(self.frames))
     }
 
     /// Renders `d` of audio.
@@ -216,11 +285,15 @@ impl AudioBackend for WavBackend {
         if self.processor.is_some() {
             return Err(BackendError::State("already started"));
         }
+        let (bits_per_sample, sample_format) = match self.format {
+            WavFormat::Float32 => (32, hound::SampleFormat::Float),
+            WavFormat::Pcm16 => (16, hound::SampleFormat::Int),
+        };
         let spec = hound::WavSpec {
             channels: 2,
             sample_rate: self.rate,
-            bits_per_sample: 32,
-            sample_format: hound::SampleFormat::Float,
+            bits_per_sample,
+            sample_format,
         };
         let writer = hound::WavWriter::create(&self.path, spec).map_err(|e| self.err(&e))?;
         self.writer = Some(writer);

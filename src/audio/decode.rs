@@ -505,10 +505,13 @@ impl Streamer {
             (self.plan.crossfade, Curve::EqualPower)
         };
         let k_max = k_max.min(self.tail.len() / 2);
-        // Read the head of the next track.
+        // Read the head of the next track: twice the crossfade, so that a crossfade never
+        // covers more than half of a track. Each transition then leaves more in the tail than
+        // it takes, and a playlist of tracks shorter than its crossfade still moves on
+        // (otherwise the tail never outgrows the hold and nothing reaches the ring).
         self.scratch.clear();
-        while self.scratch.len() < k_max * 2 && reader.read(&mut self.scratch) {}
-        let k = k_max.min(self.scratch.len() / 2);
+        while self.scratch.len() < k_max * 4 && reader.read(&mut self.scratch) {}
+        let k = k_max.min(self.scratch.len() / 4);
         let t0 = self.tail.len() / 2 - k;
         for i in 0..k {
             #[allow(clippy::cast_precision_loss)]
@@ -586,6 +589,67 @@ mod tests {
             w.write_sample(s).expect("write");
         }
         w.finalize().expect("finalize");
+    }
+
+    /// Everything a streamer puts in its ring, until it ends or `limit` frames arrive.
+    fn stream(plan: StreamPlan, limit: usize) -> Vec<f32> {
+        let (tx, mut rx) = rtrb::RingBuffer::new(48_000 * 2);
+        let thread = spawn_stream(plan, tx, "test".into()).expect("spawn");
+        let mut got = Vec::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while got.len() < limit * 2 && std::time::Instant::now() < deadline {
+            match rx.pop() {
+                Ok(s) => got.push(s),
+                Err(_) if rx.is_abandoned() => break,
+                Err(_) => thread::sleep(Duration::from_millis(1)),
+            }
+        }
+        drop(rx);
+        thread
+            .join()
+            .expect("the streamer ends when the voice is dropped");
+        got
+    }
+
+    #[test]
+    fn a_playlist_of_tracks_shorter_than_its_crossfade_still_plays() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (a, b) = (dir.path().join("a.wav"), dir.path().join("b.wav"));
+        write(&a, 48_000, 12_000);
+        write(&b, 44_100, 11_025);
+        let plan = StreamPlan {
+            files: vec![a, b],
+            looping: true,
+            crossfade: 3 * 48_000,
+            loop_crossfade: 2_400,
+            loop_curve: Curve::Linear,
+            rate: 48_000,
+        };
+        // Ten seconds of 0.25 s tracks under a 3 s crossfade: it used to spin forever with
+        // the whole playlist held back and the ring empty.
+        let got = stream(plan, 480_000);
+        assert_eq!(got.len(), 480_000 * 2, "the ring filled");
+        let peak = got.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+        assert!(peak > 0.2, "and it is the tracks' audio: peak {peak}");
+    }
+
+    #[test]
+    fn a_non_looping_playlist_ends_with_every_track_heard() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (a, b) = (dir.path().join("a.wav"), dir.path().join("b.wav"));
+        write(&a, 48_000, 12_000);
+        write(&b, 48_000, 12_000);
+        let plan = StreamPlan {
+            files: vec![a, b],
+            looping: false,
+            crossfade: 48_000,
+            loop_crossfade: 2_400,
+            loop_curve: Curve::Linear,
+            rate: 48_000,
+        };
+        let got = stream(plan, 1_000_000);
+        // The crossfade is capped at half a track: 24,000 − 6,000 frames overlap.
+        assert_eq!(got.len() / 2, 24_000 - 6_000);
     }
 
     #[test]
