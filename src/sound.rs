@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::audio::{
     self, AudioBackend, AudioHandle, BackendError, LayerId, LayerSpec, MixerSettings, NullBackend,
-    OutputSpec,
+    OutputSpec, PipeBackend,
 };
 use crate::model::Rig;
 use crate::run::Output;
@@ -38,7 +38,8 @@ pub struct Sound {
 }
 
 impl Sound {
-    /// Opens `output` (e.g. `default`, `null`, a device name) and starts the mixer for `rig`.
+    /// Opens `output` (e.g. `default`, `null`, `pipe:/tmp/snapfifo`, a device name) and starts
+    /// the mixer for `rig`.
     /// One-shots stream like beds (they start a few milliseconds after their cue); preloading
     /// them all decoded ~70 s of audio before the ceremony could start.
     ///
@@ -50,6 +51,9 @@ impl Sound {
             OutputSpec::Null => Box::new(NullBackend::new(NULL_RATE, 480)),
             OutputSpec::Wav(_) => return Err(SoundError::WavOnRealClock),
             OutputSpec::Device(name) => open_device(name.as_deref(), rig.audio.buffer)?,
+            OutputSpec::Pipe { path, format } => {
+                Box::new(PipeBackend::open(&path, format).map_err(SoundError::Open)?)
+            }
         };
         let layers: Vec<LayerSpec> = rig
             .layers

@@ -18,7 +18,9 @@ mod voice;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use backend::{AudioBackend, BackendError, NullBackend, OutputSpec, WavBackend};
+pub use backend::{
+    AudioBackend, BackendError, NullBackend, OutputSpec, PcmFormat, PipeBackend, WavBackend,
+};
 pub use decode::{DecodeError, PcmBuffer, decode_file};
 pub use handle::AudioHandle;
 pub use processor::AudioProcessor;
