@@ -132,6 +132,20 @@ pub trait AudioBackend {
     fn stop(&mut self) -> Result<Option<AudioProcessor>, BackendError>;
 }
 
+/// The outputs that need no sound card, as `--output` (or the rig's `audio.output`) takes
+/// them, each with one line of explanation (`sanctum devices` prints them).
+pub const VIRTUAL_OUTPUTS: &[(&str, &str)] = &[
+    ("null", "silent, paced in real time (headless runs, tests)"),
+    (
+        "wav:<path>",
+        "renders offline into a 32-bit float WAV file, faster than real time (not for `sanctum run`, which follows the real clock)",
+    ),
+    (
+        "pipe:<path>",
+        "raw PCM into a FIFO (made if missing), paced in real time, e.g. for a Snapcast server; 48000:16:2 (s16le) unless `?sampleformat=<rate>:<bits>:<channels>` follows",
+    ),
+];
+
 /// Which output to use, as written on the command line or in the rig.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutputSpec {
