@@ -2,6 +2,8 @@
 //! with ALSA pointed at its `file` plugin (design §6) the default device shows a real config.
 //! Each run gets its own `HOME`, so ALSA reads only the `.asoundrc` the test wrote (or none).
 
+mod audio_support;
+
 use std::path::Path;
 
 use assert_cmd::Command;
@@ -59,15 +61,7 @@ fn lists_the_outputs_without_a_sound_card_and_is_honest_about_the_default() {
 #[test]
 fn the_alsa_default_shows_its_real_config() {
     let home = tempfile::tempdir().expect("tempdir");
-    let raw = home.path().join("out.raw");
-    std::fs::write(
-        home.path().join(".asoundrc"),
-        format!(
-            "pcm.!default {{ type file; slave.pcm \"null\"; file \"{}\"; format \"raw\" }}\n",
-            raw.display()
-        ),
-    )
-    .expect("asoundrc");
+    audio_support::file_plugin_home(home.path());
     let (stdout, _) = devices(home.path());
     println!("{stdout}");
     assert!(stdout.contains("Sound cards, host ALSA"), "{stdout}");
@@ -78,13 +72,17 @@ fn the_alsa_default_shows_its_real_config() {
         .expect("the default device, marked");
     // cpal negotiates f32 stereo at 48 kHz through the file plugin.
     assert!(
-        lines[at + 1].trim_start().starts_with("48000 Hz, 2 ch, f32"),
+        lines[at + 1]
+            .trim_start()
+            .starts_with("48000 Hz, 2 ch, f32"),
         "{stdout}"
     );
     assert!(!stdout.contains("No sound card opens here"), "{stdout}");
     // ALSA's `null` PCM busy-spins a core: never offered as a device.
     assert!(
-        !lines.iter().any(|l| l.trim_start().starts_with("alsa:null")),
+        !lines
+            .iter()
+            .any(|l| l.trim_start().starts_with("alsa:null")),
         "{stdout}"
     );
     assert_virtual_outputs(&stdout);

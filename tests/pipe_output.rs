@@ -3,9 +3,11 @@
 //! readers that come late, leave and come back, stall, or find the FIFO replaced; paths that
 //! are not FIFOs; and `sanctum run --output pipe:<fifo>`.
 
-use std::f32::consts::TAU;
+mod audio_support;
+
 use std::fs::File;
 use std::io::{Read, Write};
+use std::ops::Range;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -13,12 +15,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use sanctum::audio::{
-    AudioBackend, AudioHandle, LayerId, LayerSpec, MixerSettings, PcmBuffer, PcmFormat,
-    PipeBackend, build,
-};
-use sanctum::tween::Curve;
-use sanctum::units::Decibels;
+use audio_support::{SINE_HZ, hz, peak, sine_mixer, sine_peak};
+use sanctum::audio::{AudioBackend, AudioHandle, AudioProcessor, PcmFormat, PipeBackend};
 
 const RATE: u32 = 48_000;
 /// s16le stereo.
@@ -28,34 +26,6 @@ fn seconds(s: f64) -> usize {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let frames = (s * f64::from(RATE)) as usize;
     frames * FRAME
-}
-
-/// A looping 1 kHz sine at amplitude 0.5, played at -6 dB.
-fn sine_mixer() -> (AudioHandle, sanctum::audio::AudioProcessor) {
-    let sine: Vec<f32> = (0..RATE)
-        .flat_map(|i| {
-            #[allow(clippy::cast_precision_loss)]
-            let s = 0.5 * (TAU * 1000.0 * i as f32 / RATE as f32).sin();
-            [s, s]
-        })
-        .collect();
-    let buffer = PcmBuffer::from_interleaved(sine);
-    let layers = [LayerSpec {
-        name: "bed".into(),
-        gain: Decibels::UNITY,
-        duck: None,
-    }];
-    let (mut h, p) = build(&layers, RATE, MixerSettings::default());
-    h.layer_buffer(
-        LayerId(0),
-        &buffer,
-        true,
-        Decibels(-6.0),
-        Duration::ZERO,
-        Curve::EqualPower,
-    )
-    .expect("play");
-    (h, p)
 }
 
 /// Opens the FIFO for reading (blocks until a writer has it) and reads `bytes`; returns them
@@ -74,6 +44,16 @@ fn read_fifo(path: &Path, bytes: usize, limit: Duration) -> (Vec<u8>, Duration) 
         .expect("the reader got its audio in time")
 }
 
+/// Reads `secs` of audio as [`read_fifo`] does, and checks it took a time in `took` (pace is
+/// behaviour here, not a benchmark: the ranges are generous for a shared 2-core machine).
+fn read_paced(path: &Path, secs: f64, took: Range<f64>, who: &str) -> Vec<u8> {
+    let (bytes, t) = read_fifo(path, seconds(secs), Duration::from_secs(20));
+    let t = t.as_secs_f64();
+    println!("{secs:.3} s of audio read in {t:.3} s by {who}");
+    assert!(took.contains(&t), "{who}: {secs} s took {t:.3} s");
+    bytes
+}
+
 /// Left channel of s16le stereo, as floats.
 fn left(bytes: &[u8]) -> Vec<f32> {
     bytes
@@ -82,112 +62,105 @@ fn left(bytes: &[u8]) -> Vec<f32> {
         .collect()
 }
 
-fn peak(s: &[f32]) -> f32 {
-    s.iter().fold(0.0f32, |m, x| m.max(x.abs()))
-}
-
-fn hz(s: &[f32]) -> f32 {
-    let up = s.windows(2).filter(|w| w[0] < 0.0 && w[1] >= 0.0).count();
-    #[allow(clippy::cast_precision_loss)]
-    let hz = up as f32 * RATE as f32 / s.len() as f32;
-    hz
-}
-
 /// The 1 kHz sine at -6 dB, the same on both channels.
 fn assert_sine(bytes: &[u8]) {
     let l = left(bytes);
-    let want = 0.5 * Decibels(-6.0).amplitude();
-    assert!(
-        (peak(&l) - want).abs() < 0.01,
-        "peak {} want {want}",
-        peak(&l)
-    );
-    assert!((hz(&l) - 1000.0).abs() < 10.0, "{} Hz", hz(&l));
+    let (peak, want, hz) = (peak(&l), sine_peak(), hz(&l, RATE));
+    assert!((peak - want).abs() < 0.01, "peak {peak} want {want}");
+    assert!((hz - SINE_HZ).abs() < 10.0, "{hz} Hz");
     assert!(
         bytes.chunks_exact(FRAME).all(|f| f[0..2] == f[2..4]),
         "L and R differ"
     );
 }
 
-fn fifo_in(dir: &tempfile::TempDir) -> PathBuf {
-    dir.path().join("snapfifo")
+/// A fresh folder, a `PipeBackend` on a FIFO it made there, and the sine mixer for it (not
+/// started yet).
+struct Setup {
+    _dir: tempfile::TempDir,
+    fifo: PathBuf,
+    backend: PipeBackend,
+    handle: AudioHandle,
+    processor: Option<AudioProcessor>,
+}
+
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("snapfifo");
+    let backend = PipeBackend::open(&fifo, PcmFormat::default()).expect("open");
+    let (handle, processor) = sine_mixer(RATE);
+    Setup {
+        _dir: dir,
+        fifo,
+        backend,
+        handle,
+        processor: Some(processor),
+    }
+}
+
+impl Setup {
+    fn start(&mut self) {
+        let p = self.processor.take().expect("not started yet");
+        self.backend.start(p).expect("start");
+    }
+
+    /// Seconds of audio the mixer has rendered.
+    fn rendered(&self) -> f64 {
+        #[allow(clippy::cast_precision_loss)]
+        let s = self.handle.stats().frames_rendered as f64 / f64::from(RATE);
+        s
+    }
 }
 
 #[test]
 fn plays_the_mix_into_a_fifo_at_the_real_time_rate() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let fifo = fifo_in(&dir);
-    let mut backend = PipeBackend::open(&fifo, PcmFormat::default()).expect("open");
+    let mut t = setup();
+    let fifo = t.fifo.clone();
     let meta = std::fs::metadata(&fifo).expect("made");
     assert!(meta.file_type().is_fifo(), "open makes a FIFO");
-    assert_eq!(backend.sample_rate(), RATE);
-    let (h, p) = sine_mixer();
+    assert_eq!(t.backend.sample_rate(), RATE);
+    // Paced: an unpaced writer would fill 2 s in milliseconds.
     let reader = {
         let fifo = fifo.clone();
-        thread::spawn(move || read_fifo(&fifo, seconds(2.0), Duration::from_secs(10)))
+        thread::spawn(move || read_paced(&fifo, 2.0, 1.7..3.0, "a waiting reader"))
     };
     thread::sleep(Duration::from_millis(50)); // the reader is waiting on an empty pipe
-    backend.start(p).expect("start");
-    let (bytes, took) = reader.join().expect("reader");
-    println!("2.000 s of audio read in {:.3} s", took.as_secs_f64());
-    // Paced: an unpaced writer would fill 2 s in milliseconds. Generous both ways: this is
-    // behaviour on a shared 2-core machine, not a benchmark.
-    assert!(
-        (1.7..3.0).contains(&took.as_secs_f64()),
-        "took {:.3} s",
-        took.as_secs_f64()
-    );
+    t.start();
+    let bytes = reader.join().expect("reader");
     assert_sine(&bytes[seconds(0.05)..]);
-    assert!(backend.stop().expect("stop").is_some(), "processor back");
-    let stats = backend.stats();
-    println!("{stats:?}, mixer {:?}", h.stats().frames_rendered);
+    assert!(t.backend.stop().expect("stop").is_some(), "processor back");
+    let stats = t.backend.stats();
+    println!("{stats:?}, mixer {:.3} s", t.rendered());
     assert!(stats.frames_written >= 96_000, "{stats:?}");
     assert_eq!(stats.blocks_dropped, 0);
 }
 
 #[test]
 fn a_late_reader_gets_live_audio_and_the_mixer_never_waits() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let fifo = fifo_in(&dir);
-    let mut backend = PipeBackend::open(&fifo, PcmFormat::default()).expect("open");
-    let (h, p) = sine_mixer();
-    let t = Instant::now();
-    backend.start(p).expect("start");
+    let mut t = setup();
+    let started = Instant::now();
+    t.start();
     thread::sleep(Duration::from_millis(700));
     // Nobody read: the mixer kept its pace and the queue was trimmed.
-    let rendered = h.stats().frames_rendered;
-    #[allow(clippy::cast_precision_loss)]
-    let rendered_s = rendered as f64 / f64::from(RATE);
-    let elapsed = t.elapsed().as_secs_f64();
-    println!("{rendered_s:.3} s rendered in {elapsed:.3} s with no reader");
+    let (rendered, elapsed) = (t.rendered(), started.elapsed().as_secs_f64());
+    println!("{rendered:.3} s rendered in {elapsed:.3} s with no reader");
     assert!(
-        rendered_s > elapsed - 0.2 && rendered_s < elapsed + 0.1,
-        "{rendered_s} s in {elapsed} s"
+        rendered > elapsed - 0.2 && rendered < elapsed + 0.1,
+        "{rendered} s in {elapsed} s"
     );
-    let stats = backend.stats();
+    let stats = t.backend.stats();
     assert!(stats.frames_discarded > 0, "{stats:?}");
     // At most 200 ms wait in the pipe: the late reader gets that at once, then the live mix.
-    let (bytes, took) = read_fifo(&fifo, seconds(0.6), Duration::from_secs(10));
-    println!(
-        "0.600 s read in {:.3} s by a late reader",
-        took.as_secs_f64()
-    );
-    assert!(
-        (0.3..1.5).contains(&took.as_secs_f64()),
-        "took {:.3} s",
-        took.as_secs_f64()
-    );
+    let bytes = read_paced(&t.fifo, 0.6, 0.3..1.5, "a late reader");
     assert_sine(&bytes);
-    assert!(backend.stop().expect("stop").is_some());
+    assert!(t.backend.stop().expect("stop").is_some());
 }
 
 #[test]
 fn a_reader_that_leaves_comes_back_or_stalls_never_stops_the_mix() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let fifo = fifo_in(&dir);
-    let mut backend = PipeBackend::open(&fifo, PcmFormat::default()).expect("open");
-    let (h, p) = sine_mixer();
-    backend.start(p).expect("start");
+    let mut t = setup();
+    let fifo = t.fifo.clone();
+    t.start();
     let (first, _) = read_fifo(&fifo, seconds(0.3), Duration::from_secs(10));
     assert_sine(&first[seconds(0.05)..]);
     // The reader closed its end; nothing happens to us while nobody reads.
@@ -196,19 +169,18 @@ fn a_reader_that_leaves_comes_back_or_stalls_never_stops_the_mix() {
     assert_sine(&again);
     // A reader that opens and then reads nothing: the pipe fills, the mixer keeps its pace.
     let stalled = File::open(&fifo).expect("open");
-    let before = (Instant::now(), h.stats().frames_rendered);
+    let before = (Instant::now(), t.rendered());
     thread::sleep(Duration::from_millis(800));
-    let after = (Instant::now(), h.stats().frames_rendered);
+    let after = (Instant::now(), t.rendered());
     drop(stalled);
-    #[allow(clippy::cast_precision_loss)]
-    let rendered = (after.1 - before.1) as f64 / f64::from(RATE);
+    let rendered = after.1 - before.1;
     let wall = (after.0 - before.0).as_secs_f64();
     println!("stalled reader: {rendered:.3} s rendered in {wall:.3} s");
     assert!((rendered - wall).abs() < 0.15, "{rendered} s in {wall} s");
     let (last, _) = read_fifo(&fifo, seconds(0.3), Duration::from_secs(10));
     assert_sine(&last);
-    assert!(backend.stop().expect("stop").is_some(), "still alive");
-    let stats = backend.stats();
+    assert!(t.backend.stop().expect("stop").is_some(), "still alive");
+    let stats = t.backend.stats();
     println!("{stats:?}");
     assert_eq!(
         stats.blocks_dropped, 0,
@@ -218,11 +190,9 @@ fn a_reader_that_leaves_comes_back_or_stalls_never_stops_the_mix() {
 
 #[test]
 fn a_replaced_fifo_is_found_again() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let fifo = fifo_in(&dir);
-    let mut backend = PipeBackend::open(&fifo, PcmFormat::default()).expect("open");
-    let (_h, p) = sine_mixer();
-    backend.start(p).expect("start");
+    let mut t = setup();
+    let fifo = t.fifo.clone();
+    t.start();
     // E.g. snapserver restarted after someone removed the FIFO: a new FIFO, same path.
     std::fs::remove_file(&fifo).expect("remove");
     rustix::fs::mkfifoat(
@@ -233,8 +203,8 @@ fn a_replaced_fifo_is_found_again() {
     .expect("mkfifo");
     let (bytes, _) = read_fifo(&fifo, seconds(0.3), Duration::from_secs(5));
     assert_sine(&bytes);
-    assert!(backend.stop().expect("stop").is_some());
-    assert_eq!(backend.stats().reopens, 1);
+    assert!(t.backend.stop().expect("stop").is_some());
+    assert_eq!(t.backend.stats().reopens, 1);
 }
 
 #[test]
@@ -274,7 +244,7 @@ impl Drop for Reap {
 #[test]
 fn run_plays_a_ceremony_into_a_fifo() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let fifo = fifo_in(&dir);
+    let fifo = dir.path().join("snapfifo");
     let child = Command::new(assert_cmd::cargo::cargo_bin("sanctum"))
         .arg("run")
         .arg("tests/fixtures/engine")
@@ -293,22 +263,14 @@ fn run_plays_a_ceremony_into_a_fifo() {
         assert!(t.elapsed() < Duration::from_secs(20), "no FIFO made");
         thread::sleep(Duration::from_millis(20));
     }
-    let (bytes, took) = read_fifo(&fifo, seconds(2.0), Duration::from_secs(20));
-    println!(
-        "2.000 s of the ceremony read in {:.3} s",
-        took.as_secs_f64()
-    );
-    assert!(
-        (1.5..4.0).contains(&took.as_secs_f64()),
-        "took {:.3} s",
-        took.as_secs_f64()
-    );
+    let bytes = read_paced(&fifo, 2.0, 1.5..4.0, "a reader of `sanctum run`");
     // Phase one fades the 220 Hz tone in on the bed (its chime comes 1.5 s in, at 15 s of
     // ceremony time).
     let tail = left(&bytes[seconds(0.5)..seconds(1.1)]);
-    println!("tail peak {:.4}, {:.1} Hz", peak(&tail), hz(&tail));
-    assert!(peak(&tail) > 0.003, "silent: peak {}", peak(&tail));
-    assert!((hz(&tail) - 220.0).abs() < 10.0, "{} Hz", hz(&tail));
+    let (peak, hz) = (peak(&tail), hz(&tail, RATE));
+    println!("bed peak {peak:.4}, {hz:.1} Hz");
+    assert!(peak > 0.003, "silent: peak {peak}");
+    assert!((hz - 220.0).abs() < 10.0, "{hz} Hz");
     let stdin = child.0.stdin.as_mut().expect("stdin");
     stdin.write_all(b"stop\n").expect("stop");
     let t = Instant::now();
