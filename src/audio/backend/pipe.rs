@@ -421,7 +421,7 @@ impl Writer {
         } else if self.reader && self.last_read.is_some_and(|t| now - t > READER_GONE) {
             self.reader = false;
             tracing::info!(
-                "nobody has read {} for a second: keeping the newest {} ms queued and discarding older audio until a reader comes back",
+                "nobody has read {} for a second: keeping at most the newest {} ms queued and discarding older audio until a reader comes back",
                 self.path.display(),
                 QUEUE_HIGH.as_millis()
             );
