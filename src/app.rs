@@ -557,3 +557,84 @@ pub fn init_logging() {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
+
+/// `sanctum devices`: lists the sound-card outputs (hosts, devices, default configs, or why a
+/// device cannot be opened) and the outputs that need no sound card, each named as `--output`
+/// takes it. Never fails; a closed stdout just ends the listing.
+#[must_use]
+pub fn devices() -> ExitCode {
+    let mut text = String::new();
+    sound_cards(&mut text);
+    text.push_str("\nOutputs without a sound card:\n");
+    for (name, what) in crate::audio::backend::VIRTUAL_OUTPUTS {
+        text.push_str(&format!("  {name:<13} {what}\n"));
+    }
+    text.push_str(
+        "\nPick one with `sanctum run <ceremony> --output <name>`, or `output = \"<name>\"` under [audio] in the rig.\n",
+    );
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    ExitCode::SUCCESS
+}
+
+#[cfg(feature = "cpal")]
+fn sound_cards(text: &mut String) {
+    use crate::audio::backend::cpal::survey;
+    let hosts = survey();
+    if hosts.is_empty() {
+        text.push_str("Sound cards: cpal knows no audio host on this system.\n");
+    }
+    let mut usable = false;
+    for host in hosts {
+        let note = if host.selectable {
+            ""
+        } else {
+            " (not selectable: sanctum opens the default host's devices only)"
+        };
+        text.push_str(&format!("Sound cards, host {}{note}:\n", host.name));
+        let devices = match host.devices {
+            Ok(devices) => devices,
+            Err(why) => {
+                text.push_str(&format!("  unavailable: {why}\n"));
+                continue;
+            }
+        };
+        if devices.is_empty() {
+            text.push_str("  no output devices\n");
+        }
+        for d in devices {
+            let mark = if d.default { " [default]" } else { "" };
+            text.push_str(&format!("  {}  {}{mark}\n", d.name, d.description));
+            match d.config {
+                Ok(c) => {
+                    usable |= host.selectable;
+                    let buffer = c
+                        .buffer
+                        .map(|(lo, hi)| format!(", buffer {lo}–{hi} frames"))
+                        .unwrap_or_default();
+                    text.push_str(&format!(
+                        "      {} Hz, {} ch, {}{buffer}\n",
+                        c.rate, c.channels, c.format
+                    ));
+                }
+                Err(why) => text.push_str(&format!("      unavailable: {why}\n")),
+            }
+        }
+        if host.hidden_null > 0 {
+            text.push_str(
+                "  (ALSA's `null` PCM is not listed: it takes audio as fast as it comes and busy-spins a core; use sanctum's paced `null` below)\n",
+            );
+        }
+    }
+    if !usable {
+        text.push_str(
+            "No sound card opens here: use `null`, `wav:<path>` or `pipe:<path>` below.\n",
+        );
+    }
+}
+
+#[cfg(not(feature = "cpal"))]
+fn sound_cards(text: &mut String) {
+    text.push_str(
+        "Sound cards: none in this build (built without the `cpal` feature; rebuild with `--features cpal`, which needs libasound2-dev).\n",
+    );
+}

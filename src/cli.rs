@@ -30,8 +30,9 @@ pub enum CliCommand {
         /// Run the clock this many times faster (e.g. 60 for a minute per second).
         #[arg(long, value_name = "X", default_value_t = 1.0)]
         speed: f64,
-        /// Where the sound goes, overriding the rig: `default`, a device name, or `null`
-        /// (silent, paced in real time).
+        /// Where the sound goes, overriding the rig: `default`, a device name, `null` (silent,
+        /// paced in real time) or `pipe:<path>` (raw PCM into a FIFO, e.g. for Snapcast); see
+        /// `sanctum devices`.
         #[arg(long, value_name = "OUTPUT")]
         output: Option<String>,
         /// Broker and room, overriding the rig.
@@ -107,6 +108,12 @@ pub enum CliCommand {
         #[arg(long, value_name = "FILE")]
         rig: Option<PathBuf>,
     },
+    /// List the audio outputs `--output` (or the rig's `audio.output`) accepts.
+    ///
+    /// Sound cards per host with their default config (rate, channels, sample format, buffer
+    /// sizes), or why they cannot be opened; then the outputs that need no sound card: `null`,
+    /// `wav:<path>` and `pipe:<path>`.
+    Devices,
 }
 
 /// `sanctum lights …`.

@@ -40,6 +40,7 @@ fn main() -> ExitCode {
         CliCommand::Lights {
             command: LightsCommand::Test { light, net },
         } => app::lights_test(&light, &net),
+        CliCommand::Devices => return app::devices(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::audio::{
     self, AudioBackend, AudioHandle, AudioProcessor, AudioStats, BackendError, LayerId, LayerSpec,
-    MixerSettings, NullBackend, OutputSpec,
+    MixerSettings, NullBackend, OutputSpec, PipeBackend,
 };
 use crate::model::Rig;
 use crate::run::Output;
@@ -74,7 +74,8 @@ impl Player {
 }
 
 impl Sound {
-    /// Opens `output` (e.g. `default`, `null`, a device name) and starts the mixer for `rig`.
+    /// Opens `output` (e.g. `default`, `null`, `pipe:/tmp/snapfifo`, a device name) and starts
+    /// the mixer for `rig`.
     /// One-shots stream like beds (they start a few milliseconds after their cue); preloading
     /// them all decoded ~70 s of audio before the ceremony could start.
     ///
@@ -86,6 +87,9 @@ impl Sound {
             OutputSpec::Null => Box::new(NullBackend::new(NULL_RATE, 480)),
             OutputSpec::Wav(_) => return Err(SoundError::WavOnRealClock),
             OutputSpec::Device(name) => open_device(name.as_deref(), rig.audio.buffer)?,
+            OutputSpec::Pipe { path, format } => {
+                Box::new(PipeBackend::open(&path, format).map_err(SoundError::Open)?)
+            }
         };
         let (player, processor) = Player::build(rig, backend.sample_rate());
         let mut backend = backend;

@@ -3,15 +3,14 @@
 //! so each case runs in a child process of this test binary with its own `HOME`.
 #![cfg(feature = "cpal")]
 
-use std::f32::consts::TAU;
+mod audio_support;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use sanctum::audio::AudioBackend;
 use sanctum::audio::backend::cpal::CpalBackend;
-use sanctum::audio::{AudioBackend, LayerId, LayerSpec, MixerSettings, PcmBuffer, build};
-use sanctum::tween::Curve;
-use sanctum::units::Decibels;
 
 const CHILD: &str = "SANCTUM_ALSA_CHILD";
 
@@ -28,15 +27,7 @@ fn run_child(test: &str, home: &Path) -> std::process::Output {
 #[test]
 fn plays_through_alsa_into_a_file() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let raw = dir.path().join("out.raw");
-    std::fs::write(
-        dir.path().join(".asoundrc"),
-        format!(
-            "pcm.!default {{ type file; slave.pcm \"null\"; file \"{}\"; format \"raw\" }}\n",
-            raw.display()
-        ),
-    )
-    .expect("asoundrc");
+    let raw = audio_support::file_plugin_home(dir.path());
     let out = run_child("child_plays_a_sine", dir.path());
     let log = String::from_utf8_lossy(&out.stdout);
     println!("{log}{}", String::from_utf8_lossy(&out.stderr));
@@ -51,16 +42,10 @@ fn plays_through_alsa_into_a_file() {
     assert!(left.len() > 4_800, "too little audio: {}", left.len());
     // Past the fade-in: a 1 kHz sine at -6 dB, the same on both channels.
     let body = &left[2_000..left.len().min(50_000)];
-    let peak = body.iter().fold(0.0f32, |m, s| m.max(s.abs()));
-    let want = 0.5 * Decibels(-6.0).amplitude();
+    let (peak, want) = (audio_support::peak(body), audio_support::sine_peak());
     assert!((peak - want).abs() < 0.01, "peak {peak} want {want}");
-    let crossings = body
-        .windows(2)
-        .filter(|w| w[0] < 0.0 && w[1] >= 0.0)
-        .count();
-    #[allow(clippy::cast_precision_loss)]
-    let hz = crossings as f32 * 48_000.0 / body.len() as f32;
-    assert!((hz - 1000.0).abs() < 5.0, "{hz} Hz");
+    let hz = audio_support::hz(body, 48_000);
+    assert!((hz - audio_support::SINE_HZ).abs() < 5.0, "{hz} Hz");
     assert!(samples.chunks_exact(2).all(|f| f[0] == f[1]));
 }
 
@@ -74,29 +59,7 @@ fn child_plays_a_sine() {
     let rate = backend.sample_rate();
     println!("device rate {rate}");
     assert_eq!(rate, 48_000);
-    let sine: Vec<f32> = (0..48_000)
-        .flat_map(|i| {
-            #[allow(clippy::cast_precision_loss)]
-            let s = 0.5 * (TAU * 1000.0 * i as f32 / 48_000.0).sin();
-            [s, s]
-        })
-        .collect();
-    let buffer = PcmBuffer::from_interleaved(sine);
-    let layers = [LayerSpec {
-        name: "bed".into(),
-        gain: Decibels::UNITY,
-        duck: None,
-    }];
-    let (mut h, p) = build(&layers, rate, MixerSettings::default());
-    h.layer_buffer(
-        LayerId(0),
-        &buffer,
-        true,
-        Decibels(-6.0),
-        Duration::ZERO,
-        Curve::EqualPower,
-    )
-    .expect("play");
+    let (h, p) = audio_support::sine_mixer(rate);
     backend.start(p).expect("start");
     // The null slave takes audio far faster than real time: a short wait is plenty.
     std::thread::sleep(Duration::from_millis(30));

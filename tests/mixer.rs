@@ -495,7 +495,7 @@ fn wav_backend_renders_bit_identical_files() {
     let r = hound::WavReader::open(file(&dir, "one.wav")).expect("reopen");
     assert_eq!(r.spec().sample_rate, RATE);
     assert_eq!(r.duration(), 100_800, "2.1 s");
-    assert!(OutputSpec::parse("pipe:/tmp/fifo").is_err());
+    assert!(OutputSpec::parse("pipe:").is_err(), "a pipe needs a path");
 }
 
 #[test]

@@ -1,7 +1,8 @@
-//! Audio outputs that drive the processor: the `AudioBackend` seam, an offline WAV renderer
-//! (`wav:<path>`, faster than real time, bit-identical for the same input) and a paced `null`
-//! output for headless runs. Owns output threads and files; must not mix (that is the
-//! processor's job) and must not touch a sound device (a cpal backend will live beside these).
+//! Audio outputs that drive the processor: the `AudioBackend` seam and the output grammar
+//! (`OutputSpec`), an offline WAV renderer (`wav:<path>`, faster than real time, bit-identical
+//! for the same input), a paced `null` output for headless runs and the paced thread it shares
+//! with `pipe:<path>` (in `pipe.rs`). Owns output threads and files; must not mix (that is the
+//! processor's job) and must not touch a sound device (that is `cpal.rs`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,6 +14,9 @@ use super::AudioProcessor;
 
 #[cfg(feature = "cpal")]
 pub mod cpal;
+pub mod pipe;
+
+pub use pipe::{PcmFormat, PipeBackend, PipeStats};
 
 #[cfg(test)]
 mod tests {
@@ -33,7 +37,32 @@ mod tests {
             OutputSpec::parse("wav:/tmp/mix.wav").ok(),
             Some(OutputSpec::Wav("/tmp/mix.wav".into()))
         );
-        for bad in ["", "wav:", "pipe:/run/snapfifo"] {
+        assert_eq!(
+            OutputSpec::parse("pipe:/tmp/snapfifo").ok(),
+            Some(OutputSpec::Pipe {
+                path: "/tmp/snapfifo".into(),
+                format: PcmFormat::default(),
+            })
+        );
+        assert_eq!(
+            OutputSpec::parse("pipe:/run/snap fifo?sampleformat=44100:32:2").ok(),
+            Some(OutputSpec::Pipe {
+                path: "/run/snap fifo".into(),
+                format: PcmFormat {
+                    rate: 44_100,
+                    bits: 32,
+                    channels: 2,
+                },
+            })
+        );
+        for bad in [
+            "",
+            "wav:",
+            "pipe:",
+            "pipe:?sampleformat=48000:16:2",
+            "pipe:/tmp/f?format=f32",
+            "pipe:/tmp/f?sampleformat=48000:12:2",
+        ] {
             assert!(OutputSpec::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -44,9 +73,24 @@ mod tests {
 pub enum BackendError {
     /// The output name is not one we know.
     #[error(
-        "unsupported audio output `{0}`: use `default`, a device name, `null` (silent, paced) or `wav:<path>` (offline render); `pipe:` is not built yet"
+        "unsupported audio output `{0}`: use `default`, a device name (see `sanctum devices`), `null` (silent, paced), `wav:<path>` (offline render) or `pipe:<path>` (raw PCM into a FIFO, e.g. for Snapcast)"
     )]
     UnknownOutput(String),
+    /// A `pipe:` option sanctum does not understand.
+    #[error(
+        "failed to read the `pipe:` option `{0}`: the only option is `sampleformat=<rate>:<bits>:<channels>` with bits 16, 24 or 32 and 1 or 2 channels, e.g. `pipe:/tmp/snapfifo?sampleformat=48000:16:2`"
+    )]
+    PipeOption(String),
+    /// The FIFO of a `pipe:` output could not be made or opened, or is not a FIFO.
+    #[error("failed to {action} the FIFO {}: {why}", path.display())]
+    Fifo {
+        /// The path given after `pipe:`.
+        path: PathBuf,
+        /// `create` or `open`.
+        action: &'static str,
+        /// Why.
+        why: String,
+    },
     /// The WAV file could not be written.
     #[error("failed to write {path}: {message}")]
     Wav {
@@ -88,6 +132,20 @@ pub trait AudioBackend {
     fn stop(&mut self) -> Result<Option<AudioProcessor>, BackendError>;
 }
 
+/// The outputs that need no sound card, as `--output` (or the rig's `audio.output`) takes
+/// them, each with one line of explanation (`sanctum devices` prints them).
+pub const VIRTUAL_OUTPUTS: &[(&str, &str)] = &[
+    ("null", "silent, paced in real time (headless runs, tests)"),
+    (
+        "wav:<path>",
+        "renders offline into a 32-bit float WAV file, faster than real time (not for `sanctum run`, which follows the real clock)",
+    ),
+    (
+        "pipe:<path>",
+        "raw PCM into a FIFO (made if missing), paced in real time, e.g. for a Snapcast server; 48000:16:2 (s16le) unless `?sampleformat=<rate>:<bits>:<channels>` follows",
+    ),
+];
+
 /// Which output to use, as written on the command line or in the rig.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutputSpec {
@@ -97,14 +155,23 @@ pub enum OutputSpec {
     Wav(PathBuf),
     /// A sound card through cpal: the default device (`default`), or one by name.
     Device(Option<String>),
+    /// Raw PCM into a FIFO (`pipe:<path>[?sampleformat=<rate>:<bits>:<channels>]`), paced in
+    /// real time, for a reader such as Snapcast's server.
+    Pipe {
+        /// The FIFO (made if missing).
+        path: PathBuf,
+        /// What goes into it; Snapcast's default `48000:16:2` unless given.
+        format: PcmFormat,
+    },
 }
 
 impl OutputSpec {
-    /// Reads the rig's `audio.output`: `default`, a device name, `wav:<path>` or `null`.
+    /// Reads the rig's `audio.output`: `default`, a device name, `wav:<path>`, `pipe:<path>`
+    /// (optionally `?sampleformat=<rate>:<bits>:<channels>`) or `null`.
     ///
     /// # Errors
-    /// [`BackendError::UnknownOutput`] for an empty name, `wav:` without a path, and `pipe:`
-    /// (not built yet).
+    /// [`BackendError::UnknownOutput`] for an empty name and `wav:` or `pipe:` without a path;
+    /// [`BackendError::PipeOption`] for a `pipe:` option other than a valid `sampleformat`.
     pub fn parse(text: &str) -> Result<Self, BackendError> {
         let t = text.trim();
         if t == "null" {
@@ -117,7 +184,26 @@ impl OutputSpec {
             } else {
                 Ok(Self::Wav(PathBuf::from(path)))
             }
-        } else if t.is_empty() || t.starts_with("pipe:") {
+        } else if let Some(rest) = t.strip_prefix("pipe:") {
+            let (path, option) = match rest.split_once('?') {
+                Some((path, option)) => (path, Some(option)),
+                None => (rest, None),
+            };
+            if path.is_empty() {
+                return Err(BackendError::UnknownOutput(t.to_owned()));
+            }
+            let format = match option {
+                None => PcmFormat::default(),
+                Some(o) => match o.strip_prefix("sampleformat=") {
+                    Some(f) => PcmFormat::parse(f)?,
+                    None => return Err(BackendError::PipeOption(o.to_owned())),
+                },
+            };
+            Ok(Self::Pipe {
+                path: PathBuf::from(path),
+                format,
+            })
+        } else if t.is_empty() {
             Err(BackendError::UnknownOutput(t.to_owned()))
         } else {
             Ok(Self::Device(Some(t.to_owned())))
@@ -309,20 +395,19 @@ impl AudioBackend for WavBackend {
     }
 }
 
-/// Silent output paced in real time: a thread renders one block per block period and
-/// discards it, sleeping in between (never busy-spins, unlike ALSA's `null` PCM).
+/// A thread that renders one block per block period in real time and hands each block to a
+/// sink, sleeping in between (never busy-spins, unlike ALSA's `null` PCM). Shared by the `null`
+/// and `pipe:` outputs.
 #[derive(Debug)]
-pub struct NullBackend {
+struct Paced {
     rate: u32,
     block: usize,
     running: Arc<AtomicBool>,
     thread: Option<thread::JoinHandle<AudioProcessor>>,
 }
 
-impl NullBackend {
-    /// A paced silent output at `rate`, rendering `block` frames per period.
-    #[must_use]
-    pub fn new(rate: u32, block: usize) -> Self {
+impl Paced {
+    fn new(rate: u32, block: usize) -> Self {
         Self {
             rate,
             block: block.max(1),
@@ -330,14 +415,17 @@ impl NullBackend {
             thread: None,
         }
     }
-}
 
-impl AudioBackend for NullBackend {
-    fn sample_rate(&self) -> u32 {
-        self.rate
+    fn block(&self) -> usize {
+        self.block
     }
 
-    fn start(&mut self, mut processor: AudioProcessor) -> Result<(), BackendError> {
+    fn start(
+        &mut self,
+        mut processor: AudioProcessor,
+        name: &str,
+        mut sink: impl FnMut(&[f32]) + Send + 'static,
+    ) -> Result<(), BackendError> {
         if self.thread.is_some() {
             return Err(BackendError::State("already started"));
         }
@@ -347,13 +435,14 @@ impl AudioBackend for NullBackend {
         #[allow(clippy::cast_precision_loss)]
         let period = Duration::from_secs_f64(block as f64 / f64::from(self.rate));
         let handle = thread::Builder::new()
-            .name("sanctum-audio-null".to_owned())
+            .name(name.to_owned())
             .spawn(move || {
                 let mut buf = vec![0.0f32; block * 2];
                 let start = Instant::now();
                 let mut blocks = 0u32;
                 while running.load(Ordering::SeqCst) {
                     processor.process(&mut buf);
+                    sink(&buf);
                     blocks += 1;
                     let due = start + period * blocks;
                     let now = Instant::now();
@@ -368,17 +457,44 @@ impl AudioBackend for NullBackend {
         Ok(())
     }
 
-    fn stop(&mut self) -> Result<Option<AudioProcessor>, BackendError> {
+    fn stop(&mut self) -> Option<AudioProcessor> {
         self.running.store(false, Ordering::SeqCst);
-        Ok(self.thread.take().and_then(|t| t.join().ok()))
+        self.thread.take().and_then(|t| t.join().ok())
     }
 }
 
-impl Drop for NullBackend {
+impl Drop for Paced {
     fn drop(&mut self) {
-        self.running.store(false, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        self.stop();
+    }
+}
+
+/// Silent output paced in real time: renders one block per block period and discards it.
+#[derive(Debug)]
+pub struct NullBackend {
+    paced: Paced,
+}
+
+impl NullBackend {
+    /// A paced silent output at `rate`, rendering `block` frames per period.
+    #[must_use]
+    pub fn new(rate: u32, block: usize) -> Self {
+        Self {
+            paced: Paced::new(rate, block),
         }
+    }
+}
+
+impl AudioBackend for NullBackend {
+    fn sample_rate(&self) -> u32 {
+        self.paced.rate
+    }
+
+    fn start(&mut self, processor: AudioProcessor) -> Result<(), BackendError> {
+        self.paced.start(processor, "sanctum-audio-null", |_| {})
+    }
+
+    fn stop(&mut self) -> Result<Option<AudioProcessor>, BackendError> {
+        Ok(self.paced.stop())
     }
 }

@@ -18,7 +18,10 @@ mod voice;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use backend::{AudioBackend, BackendError, NullBackend, OutputSpec, WavBackend, WavFormat};
+pub use backend::{
+    AudioBackend, BackendError, NullBackend, OutputSpec, PcmFormat, PipeBackend, WavBackend,
+    WavFormat,
+};
 pub use decode::{DecodeError, PcmBuffer, decode_file};
 pub use handle::AudioHandle;
 pub use processor::AudioProcessor;

@@ -1,6 +1,6 @@
 //! The sound-card output through cpal: picks a device and config, runs the processor in the
 //! cpal callback, and rebuilds the stream with backoff when the device goes away, keeping the
-//! mixer (the processor) and its state. The only file that imports cpal; must not mix, and
+//! mixer (the processor) and its state; also surveys hosts and devices for `sanctum devices`. The only file that imports cpal; must not mix, and
 //! the data callback must stay real-time safe (no allocation, lock or log).
 
 use std::sync::Arc;
@@ -33,6 +33,136 @@ pub fn list_devices() -> Result<Vec<String>, BackendError> {
         .output_devices()
         .map_err(|e| BackendError::Device(e.to_string()))?;
     Ok(devices.filter_map(|d| device_name(&d)).collect())
+}
+
+/// A sound-card host (ALSA, JACK…) and its outputs, as `sanctum devices` shows them.
+#[derive(Debug, Clone)]
+pub struct HostOutputs {
+    /// cpal's name for the host, e.g. `ALSA`.
+    pub name: String,
+    /// Whether `--output` can pick its devices (sanctum opens the default host only).
+    pub selectable: bool,
+    /// Its output devices, or why they could not be listed.
+    pub devices: Result<Vec<OutputDevice>, String>,
+    /// How many ALSA `null` PCMs were left out: they accept audio as fast as it comes, so a
+    /// stream on them busy-spins a core; sanctum's own `null` output is paced instead.
+    pub hidden_null: usize,
+}
+
+/// One output device.
+#[derive(Debug, Clone)]
+pub struct OutputDevice {
+    /// What `--output` accepts: `default` for the host's default, else the device id
+    /// (e.g. `alsa:hw:CARD=PCH,DEV=0`).
+    pub name: String,
+    /// cpal's description of it (first line).
+    pub description: String,
+    /// The host's default output.
+    pub default: bool,
+    /// Its default stream config, checked by opening a (never started) stream, or why that
+    /// failed.
+    pub config: Result<DeviceConfig, String>,
+}
+
+/// A device's default stream config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceConfig {
+    /// Frames per second.
+    pub rate: u32,
+    /// Channels.
+    pub channels: u16,
+    /// Sample format, e.g. `f32`.
+    pub format: String,
+    /// Smallest and largest callback size in frames, when the device says.
+    pub buffer: Option<(u32, u32)>,
+}
+
+/// Lists every host cpal can reach and its output devices, each with its default config,
+/// trying to open a stream on each (ALSA lists `default` even where nothing can play).
+#[must_use]
+pub fn survey() -> Vec<HostOutputs> {
+    let default_host = cpal::default_host().id();
+    cpal::available_hosts()
+        .into_iter()
+        .map(|id| {
+            let name = id.name().to_owned();
+            let selectable = id == default_host;
+            match cpal::host_from_id(id) {
+                Ok(host) => survey_host(&host, name, selectable),
+                Err(e) => HostOutputs {
+                    name,
+                    selectable,
+                    devices: Err(e.to_string()),
+                    hidden_null: 0,
+                },
+            }
+        })
+        .collect()
+}
+
+fn survey_host(host: &cpal::Host, name: String, selectable: bool) -> HostOutputs {
+    let default = host.default_output_device();
+    let default_id = default.as_ref().and_then(|d| d.id().ok());
+    let listed = match host.output_devices() {
+        Ok(devices) => devices.collect::<Vec<_>>(),
+        Err(e) => {
+            return HostOutputs {
+                name,
+                selectable,
+                devices: Err(e.to_string()),
+                hidden_null: 0,
+            };
+        }
+    };
+    let mut hidden_null = 0;
+    let mut devices = Vec::new();
+    // The default first (ALSA's `default` is often missing from the hint list).
+    let mut all: Vec<Device> = default.into_iter().collect();
+    all.extend(
+        listed
+            .into_iter()
+            .filter(|d| default_id.is_none() || d.id().ok() != default_id),
+    );
+    for d in all {
+        let id = d.id().ok();
+        if id.as_ref().is_some_and(|i| i.id() == "null") {
+            hidden_null += 1;
+            continue;
+        }
+        let is_default = id.is_some() && id == default_id;
+        let name = if is_default {
+            "default".to_owned()
+        } else {
+            id.map_or_else(|| device_name(&d).unwrap_or_default(), |i| i.to_string())
+        };
+        devices.push(OutputDevice {
+            name,
+            description: device_name(&d).unwrap_or_default(),
+            default: is_default,
+            config: device_config(&d),
+        });
+    }
+    HostOutputs {
+        name,
+        selectable,
+        devices: Ok(devices),
+        hidden_null,
+    }
+}
+
+fn device_config(d: &Device) -> Result<DeviceConfig, String> {
+    let config = d.default_output_config().map_err(|e| e.to_string())?;
+    probe(d, shape_of(&config, None)).map_err(|e| format!("failed to open a stream: {e}"))?;
+    let buffer = match config.buffer_size() {
+        SupportedBufferSize::Range { min, max } => Some((*min, *max)),
+        SupportedBufferSize::Unknown => None,
+    };
+    Ok(DeviceConfig {
+        rate: config.sample_rate(),
+        channels: config.channels(),
+        format: config.sample_format().to_string(),
+        buffer,
+    })
 }
 
 fn device_name(d: &Device) -> Option<String> {
@@ -75,6 +205,10 @@ fn pick_shape(device: &Device, buffer: Option<Duration>) -> Result<Shape, Backen
     let config = device
         .default_output_config()
         .map_err(|e| BackendError::Device(e.to_string()))?;
+    Ok(shape_of(&config, buffer))
+}
+
+fn shape_of(config: &cpal::SupportedStreamConfig, buffer: Option<Duration>) -> Shape {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let want = buffer.map_or(PREFERRED_BUFFER, |d| {
         (d.as_secs_f64() * f64::from(config.sample_rate())).round() as u32
@@ -85,12 +219,36 @@ fn pick_shape(device: &Device, buffer: Option<Duration>) -> Result<Shape, Backen
         }
         _ => BufferSize::Default,
     };
-    Ok(Shape {
+    Shape {
         rate: config.sample_rate(),
         channels: config.channels().max(1),
         format: config.sample_format(),
         buffer,
-    })
+    }
+}
+
+/// Builds a silent stream once and drops it (never started), so "cannot open" surfaces now.
+fn probe(dev: &Device, shape: Shape) -> Result<(), cpal::Error> {
+    let config = StreamConfig {
+        channels: shape.channels,
+        sample_rate: shape.rate,
+        buffer_size: shape.buffer,
+    };
+    let stream = match shape.format {
+        SampleFormat::F32 => dev.build_output_stream(
+            config,
+            |d: &mut [f32], _: &cpal::OutputCallbackInfo| d.fill(0.0),
+            |_| {},
+            None,
+        ),
+        _ => dev.build_output_stream(
+            config,
+            |d: &mut [i16], _: &cpal::OutputCallbackInfo| d.fill(0),
+            |_| {},
+            None,
+        ),
+    };
+    stream.map(drop)
 }
 
 /// Owns the processor inside the callback; when the stream (and so the callback) is dropped,
@@ -213,30 +371,7 @@ impl CpalBackend {
         };
         let dev = find_device(device).map_err(|e| hint(e.to_string()))?;
         let shape = pick_shape(&dev, buffer).map_err(|e| hint(e.to_string()))?;
-        // Probe: build a silent stream once so "cannot open" surfaces now.
-        let probe = match shape.format {
-            SampleFormat::F32 => dev.build_output_stream(
-                StreamConfig {
-                    channels: shape.channels,
-                    sample_rate: shape.rate,
-                    buffer_size: shape.buffer,
-                },
-                |d: &mut [f32], _: &cpal::OutputCallbackInfo| d.fill(0.0),
-                |_| {},
-                None,
-            ),
-            _ => dev.build_output_stream(
-                StreamConfig {
-                    channels: shape.channels,
-                    sample_rate: shape.rate,
-                    buffer_size: shape.buffer,
-                },
-                |d: &mut [i16], _: &cpal::OutputCallbackInfo| d.fill(0),
-                |_| {},
-                None,
-            ),
-        };
-        drop(probe.map_err(|e| hint(format!("failed to open the audio output: {e}")))?);
+        probe(&dev, shape).map_err(|e| hint(format!("failed to open the audio output: {e}")))?;
         Ok(Self {
             name: device.map(str::to_owned),
             shape,
