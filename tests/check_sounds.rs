@@ -252,3 +252,20 @@ fn a_file_referenced_many_times_is_probed_once_and_reported_at_each_reference() 
         lying[0]
     );
 }
+
+#[test]
+fn a_ceremony_with_a_bad_sound_does_not_load_for_run_either() {
+    let room = Room::new();
+    room.scene("opening.toml", &["chime.ogg", "cut.ogg"]);
+    let ceremony = "[[phase]]\nid = \"opening\"\nscene = \"opening.toml\"\n";
+    std::fs::write(room.dir.path().join("ceremony.toml"), ceremony).expect("ceremony");
+    let diags = config::load_ceremony(room.dir.path(), None).expect_err("cut.ogg is truncated");
+    let text = diags.to_string();
+    assert!(text.contains("sound file `cut.ogg` is truncated"), "{text}");
+    std::fs::copy(
+        "sounds/bowl-low.ogg",
+        room.dir.path().join("sounds/cut.ogg"),
+    )
+    .expect("mend");
+    config::load_ceremony(room.dir.path(), None).expect("loads once the file is whole");
+}
