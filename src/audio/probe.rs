@@ -191,9 +191,14 @@ fn probe_kind(path: &Path) -> Result<SoundInfo, ProbeErrorKind> {
             .map(|g| seconds(g.saturating_sub(stream.start_ts)));
         return Err(ProbeErrorKind::Truncated(Cut::NoOggEnd { stops_at }));
     }
-    // An MP3 without a Xing/Info/VBRI frame count has a length estimated from its size,
-    // which is no promise: a VBR file would look truncated.
-    let promise_holds = container != Container::Mp3 || mp3_has_frame_count(&head);
+    let promise_holds = match container {
+        // An MP3 without a Xing/Info/VBRI frame count has a length estimated from its size,
+        // which is no promise: a VBR file would look truncated.
+        Container::Mp3 => mp3_has_frame_count(&head),
+        // A WAV written as a stream (by a recorder or a pipe) leaves 0xFFFFFFFF as its size.
+        Container::Wav => !wav_size_unknown(&head),
+        Container::Ogg | Container::Other => true,
+    };
     if let Some(n) = stream.n_frames.filter(|_| promise_holds) {
         let end = stream.start_ts + n;
         let slack = (SLACK * rate) as u64;
@@ -226,6 +231,7 @@ fn read_head(file: &mut File) -> std::io::Result<Vec<u8>> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Container {
     Ogg,
+    Wav,
     Mp3,
     Other,
 }
@@ -235,6 +241,8 @@ impl Container {
         let body = skip_id3v2(head);
         if head.starts_with(b"OggS") {
             Self::Ogg
+        } else if head.len() >= 12 && &head[..4] == b"RIFF" && &head[8..12] == b"WAVE" {
+            Self::Wav
         } else if body.len() >= 2 && body[0] == 0xFF && body[1] & 0xE0 == 0xE0 {
             Self::Mp3
         } else {
@@ -262,6 +270,20 @@ fn mp3_has_frame_count(head: &[u8]) -> bool {
     first_frame
         .windows(4)
         .any(|w| w == b"Xing" || w == b"Info" || w == b"VBRI")
+}
+
+/// Whether a WAV's `data` chunk (found in its first bytes) has the streaming placeholder size.
+fn wav_size_unknown(head: &[u8]) -> bool {
+    let mut at = 12;
+    while let Some(chunk) = head.get(at..at + 8) {
+        let size = u32::from_le_bytes([chunk[4], chunk[5], chunk[6], chunk[7]]);
+        if &chunk[..4] == b"data" {
+            return size == u32::MAX;
+        }
+        // Chunks are padded to an even length.
+        at += 8 + size as usize + (size as usize & 1);
+    }
+    false
 }
 
 /// Text rather than audio: printable UTF-8 in its first bytes.
@@ -607,6 +629,25 @@ mod tests {
             k.to_string(),
             "truncated: its header promises 4.0 s but the data stops at 1.5 s"
         );
+    }
+
+    #[test]
+    fn a_streamed_wav_without_a_size_is_not_called_truncated() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("stream.wav");
+        wav(&path, 1.0);
+        let mut bytes = std::fs::read(&path).expect("read");
+        assert_eq!(&bytes[36..40], b"data");
+        // Both the RIFF and the data size, as a recorder writing to a pipe leaves them.
+        bytes[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        bytes[40..44].copy_from_slice(&u32::MAX.to_le_bytes());
+        std::fs::write(&path, &bytes).expect("write");
+        assert!(wav_size_unknown(&bytes));
+        probe_file(&path).expect("plays to its end");
+        // The same file with an honest size that overstates the data is truncated.
+        bytes[40..44].copy_from_slice(&64_000u32.to_le_bytes());
+        std::fs::write(&path, &bytes).expect("write");
+        assert!(matches!(kind(&path), ProbeErrorKind::Truncated(_)));
     }
 
     #[test]
