@@ -11,6 +11,7 @@ mod command;
 mod decode;
 mod handle;
 mod limiter;
+pub mod probe;
 mod processor;
 mod ramp;
 mod voice;
@@ -24,6 +25,7 @@ pub use backend::{
 };
 pub use decode::{DecodeError, PcmBuffer, decode_file};
 pub use handle::AudioHandle;
+pub use probe::{ProbeError, ProbeErrorKind, SoundInfo, probe_file};
 pub use processor::AudioProcessor;
 
 use crate::tween::Curve;

@@ -75,6 +75,8 @@ pub struct CheckReport {
     pub files: usize,
     /// Ceremonies checked.
     pub ceremonies: usize,
+    /// Distinct sound files probed.
+    pub sounds: usize,
     /// Every problem found.
     pub diags: Diagnostics,
 }
@@ -116,6 +118,7 @@ pub fn check(paths: &[PathBuf], rig: Option<&Path>) -> CheckReport {
         check_loose_scene(&mut loader, &scene, rig);
     }
     report.files = loader.files_read();
+    report.sounds = loader.sounds_probed();
     report.diags = std::mem::take(&mut loader.diags);
     report
 }

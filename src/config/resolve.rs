@@ -1,6 +1,7 @@
 //! Second stage of reading config: raw serde structs into the resolved domain model, checking
 //! every name, range and duration and pointing at the exact span of each problem. Reads only
-//! the files it is asked to resolve (and checks that referenced sound files exist).
+//! the files it is asked to resolve, and checks that referenced sound files exist and are
+//! whole, playable audio (probed once each through `audio::probe`, never decoded whole).
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
@@ -15,6 +16,7 @@ use super::parse::{deserialize, suggest};
 use super::raw::{
     Num, RawCeremony, RawCue, RawLayerTarget, RawLight, RawLightTarget, RawRig, RawScene, Str,
 };
+use crate::audio::probe::{ProbeError, SoundInfo, probe_file};
 use crate::command::Command;
 use crate::lights::target::{Effect, LightColor, LightTarget};
 use crate::model::{
@@ -48,8 +50,12 @@ pub struct Loader {
     rigs: HashMap<PathBuf, Option<Arc<Rig>>>,
     rig_files: HashMap<PathBuf, Arc<SourceFile>>,
     scenes: HashMap<(PathBuf, PathBuf), Option<ResolvedScene>>,
+    sounds: SoundProbes,
     files: usize,
 }
+
+/// Each sound file's probe, by canonical path: a bed referenced by twenty cues is probed once.
+type SoundProbes = HashMap<PathBuf, Result<SoundInfo, ProbeError>>;
 
 impl Loader {
     /// A loader with nothing read yet.
@@ -69,6 +75,12 @@ impl Loader {
     #[must_use]
     pub fn files_read(&self) -> usize {
         self.files
+    }
+
+    /// How many distinct sound files have been probed.
+    #[must_use]
+    pub fn sounds_probed(&self) -> usize {
+        self.sounds.len()
     }
 
     fn read(&mut self, path: &Path) -> Option<Arc<SourceFile>> {
@@ -107,6 +119,7 @@ impl Loader {
                 file: &file,
                 cut: self.diags.len() != before,
                 diags: &mut self.diags,
+                sounds: None,
             };
             resolve_rig(&mut ctx, raw, path).map(Arc::new)
         });
@@ -170,6 +183,7 @@ impl Loader {
             file: &file,
             diags: &mut self.diags,
             cut,
+            sounds: None,
         };
         let transition = ctx
             .positive_opt(raw.transition.as_ref(), "transition")
@@ -358,6 +372,7 @@ impl Loader {
                 file: &file,
                 cut: self.diags.len() != before,
                 diags: &mut self.diags,
+                sounds: Some(&mut self.sounds),
             };
             let (scene, spans) = resolve_scene(&mut ctx, raw, path, rig, sounds);
             Some((Arc::new(scene), Arc::clone(&file), spans))
@@ -431,11 +446,23 @@ struct Ctx<'a> {
     /// The first stage already cut broken keys from this file: checks that a table "says
     /// something" would only echo those problems, so they are skipped.
     cut: bool,
+    /// Where sound files are probed (scenes only).
+    sounds: Option<&'a mut SoundProbes>,
 }
 
 impl Ctx<'_> {
     fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
         self.diags.error(self.file, span, message);
+    }
+
+    /// What is wrong with the sound file at `path` (which exists), if anything: probed on
+    /// first use, from the cache after that.
+    fn sound_problem(&mut self, path: &Path) -> Option<String> {
+        let sounds = self.sounds.as_deref_mut()?;
+        let probe = sounds
+            .entry(canonical(path))
+            .or_insert_with(|| probe_file(path));
+        probe.as_ref().err().map(|e| e.kind.to_string())
     }
 
     fn duration(&mut self, s: &Str, what: &str) -> Option<Duration> {
@@ -1025,6 +1052,13 @@ fn gain(ctx: &mut Ctx<'_>, g: &Num, rig: &Rig) -> Option<Decibels> {
 fn sound_file(ctx: &mut Ctx<'_>, s: &Str, sounds: &Path) -> Option<PathBuf> {
     let path = sounds.join(s.get_ref());
     if path.is_file() {
+        if let Some(problem) = ctx.sound_problem(&path) {
+            ctx.error(
+                s.span(),
+                format!("sound file `{}` is {problem}", s.get_ref()),
+            );
+            return None;
+        }
         return Some(path);
     }
     let names: Vec<String> = std::fs::read_dir(sounds)
