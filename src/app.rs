@@ -141,6 +141,18 @@ pub fn run_ceremony(
 ) -> Result<(), AppError> {
     let mut timeline = load_timeline(ceremony, net.rig.as_deref(), from)?;
     let output = output.unwrap_or(&timeline.rig().audio.output).to_owned();
+    if let Ok(crate::audio::OutputSpec::Wav(path)) = crate::audio::OutputSpec::parse(&output) {
+        println!(
+            "`wav:` renders offline, on virtual time (as `sanctum render --float`, manual phases at their minimum times)"
+        );
+        let job = RenderJob {
+            out: &path,
+            policy: crate::render::ManualAfter::Min,
+            rate: 48_000,
+            float: true,
+        };
+        return render_timeline(timeline, ceremony, &job);
+    }
     let mut sound = Sound::open(&output, timeline.rig())?;
     let mqtt = mqtt_config(timeline.rig(), net, Some(timeline.ceremony()), true)?;
     let specs = match &mqtt {
@@ -248,14 +260,39 @@ pub struct RenderArgs<'a> {
 /// Fails when the ceremony does not load, `--manual-after` or `--from` is wrong, or the file
 /// cannot be written.
 pub fn render(args: &RenderArgs<'_>) -> Result<(), AppError> {
+    let policy =
+        crate::render::ManualAfter::parse(args.manual_after).map_err(AppError::ManualAfter)?;
+    let timeline = load_timeline(args.ceremony, args.rig, args.from)?;
+    let job = RenderJob {
+        out: args.out,
+        policy,
+        rate: args.rate,
+        float: args.float,
+    };
+    render_timeline(timeline, args.ceremony, &job)
+}
+
+/// Where and how a render writes.
+struct RenderJob<'a> {
+    out: &'a Path,
+    policy: crate::render::ManualAfter,
+    rate: u32,
+    float: bool,
+}
+
+/// Renders a loaded ceremony into `job.out`, printing the plan, a progress bar and a summary.
+fn render_timeline(
+    mut timeline: Timeline,
+    ceremony: &Path,
+    job: &RenderJob<'_>,
+) -> Result<(), AppError> {
     use crate::audio::{AudioBackend, WavBackend, WavFormat};
-    use crate::render::{self, ManualAfter};
+    use crate::render;
     use crate::sound::Player;
 
-    let policy = ManualAfter::parse(args.manual_after).map_err(AppError::ManualAfter)?;
-    let mut timeline = load_timeline(args.ceremony, args.rig, args.from)?;
+    let policy = job.policy;
     let plan = render::plan(&timeline, policy)?;
-    let format = if args.float {
+    let format = if job.float {
         WavFormat::Float32
     } else {
         WavFormat::Pcm16
@@ -263,17 +300,17 @@ pub fn render(args: &RenderArgs<'_>) -> Result<(), AppError> {
     println!(
         "rendering {} ({}) to {}: {} at {} Hz, {}; manual phases: {policy}",
         timeline.ceremony().title,
-        args.ceremony.display(),
-        args.out.display(),
+        ceremony.display(),
+        job.out.display(),
         format_clock(plan.length),
-        args.rate,
-        if args.float { "32-bit float" } else { "16-bit" },
+        job.rate,
+        if job.float { "32-bit float" } else { "16-bit" },
     );
     for line in render::describe(timeline.ceremony(), &plan) {
         println!("{line}");
     }
-    let (mut player, processor) = Player::build(timeline.rig(), args.rate);
-    let mut wav = WavBackend::new(args.out, args.rate).with_format(format);
+    let (mut player, processor) = Player::build(timeline.rig(), job.rate);
+    let mut wav = WavBackend::new(job.out, job.rate).with_format(format);
     wav.start(processor)
         .map_err(crate::render::RenderError::from)?;
     let bar = progress_bar(plan.length);
@@ -299,7 +336,7 @@ pub fn render(args: &RenderArgs<'_>) -> Result<(), AppError> {
     let took = stopwatch.now();
     println!(
         "wrote {}: {} of audio in {:.1} s ({:.0}× real time)",
-        args.out.display(),
+        job.out.display(),
         format_clock(length),
         took.as_secs_f64(),
         length.as_secs_f64() / took.as_secs_f64().max(1e-6),

@@ -144,5 +144,13 @@ impl Drop for Sound {
         if let Err(err) = self.backend.stop() {
             tracing::warn!(%err, "the audio output did not close cleanly");
         }
+        // Underruns are counted on the real-time side, which must not log; say so once here.
+        let stats = self.player.stats();
+        if stats.underrun_frames > 0 {
+            tracing::warn!(
+                frames = stats.underrun_frames,
+                "some voices ran dry during the ceremony (their decoders fell behind)"
+            );
+        }
     }
 }

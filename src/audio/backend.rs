@@ -138,7 +138,7 @@ pub const VIRTUAL_OUTPUTS: &[(&str, &str)] = &[
     ("null", "silent, paced in real time (headless runs, tests)"),
     (
         "wav:<path>",
-        "renders offline into a 32-bit float WAV file, faster than real time (not for `sanctum run`, which follows the real clock)",
+        "renders the whole ceremony offline on virtual time into a 32-bit float WAV file, manual phases at their minimum times (`sanctum render` chooses how long they last)",
     ),
     (
         "pipe:<path>",

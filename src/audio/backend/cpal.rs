@@ -349,9 +349,18 @@ fn build_any(
 pub struct CpalBackend {
     name: Option<String>,
     shape: Shape,
-    running: Arc<AtomicBool>,
-    xruns: Arc<AtomicU64>,
+    shared: Arc<Shared>,
     thread: Option<thread::JoinHandle<Option<AudioProcessor>>>,
+}
+
+/// What the backend and its supervisor thread share.
+#[derive(Debug, Default)]
+struct Shared {
+    running: AtomicBool,
+    xruns: AtomicU64,
+    rebuilds: AtomicU64,
+    /// Set by `simulate_loss`: treated exactly like a lost device.
+    drop_stream: AtomicBool,
 }
 
 impl CpalBackend {
@@ -375,8 +384,7 @@ impl CpalBackend {
         Ok(Self {
             name: device.map(str::to_owned),
             shape,
-            running: Arc::new(AtomicBool::new(false)),
-            xruns: Arc::new(AtomicU64::new(0)),
+            shared: Arc::new(Shared::default()),
             thread: None,
         })
     }
@@ -384,7 +392,21 @@ impl CpalBackend {
     /// Xruns the device reported so far.
     #[must_use]
     pub fn xruns(&self) -> u64 {
-        self.xruns.load(Ordering::Relaxed)
+        self.shared.xruns.load(Ordering::Relaxed)
+    }
+
+    /// Times the stream was rebuilt after the device was lost.
+    #[must_use]
+    pub fn rebuilds(&self) -> u64 {
+        self.shared.rebuilds.load(Ordering::Relaxed)
+    }
+
+    /// Drops the live stream as if the device had gone away; the supervisor then recovers
+    /// exactly as after a real loss. A real unplug cannot be scripted, so tests use this to
+    /// drive the recovery path on a real ALSA device.
+    #[doc(hidden)]
+    pub fn simulate_loss(&self) {
+        self.shared.drop_stream.store(true, Ordering::Relaxed);
     }
 }
 
@@ -406,16 +428,17 @@ fn supervise(
     name: Option<String>,
     shape: Shape,
     processor: AudioProcessor,
-    running: &AtomicBool,
-    xruns: &AtomicU64,
+    shared: &Shared,
 ) -> Option<AudioProcessor> {
     let mut held = Some(processor);
     let mut current: Option<(Stream, rtrb::Consumer<AudioProcessor>, Arc<Faults>)> = None;
     let mut backoff = Duration::from_millis(250);
     let mut outage_logged = false;
-    while running.load(Ordering::SeqCst) {
+    let mut built_once = false;
+    while shared.running.load(Ordering::SeqCst) {
+        let simulated = shared.drop_stream.swap(false, Ordering::Relaxed);
         if let Some((_, _, faults)) = &current
-            && faults.lost.swap(false, Ordering::Relaxed)
+            && (faults.lost.swap(false, Ordering::Relaxed) || simulated)
         {
             tracing::warn!("audio output lost; rebuilding (mixer state kept)");
             if let Some((stream, mut rx, _)) = current.take() {
@@ -447,6 +470,10 @@ fn supervise(
                         tracing::info!("audio output back");
                     }
                     current = Some((stream, rx, faults));
+                    if built_once {
+                        shared.rebuilds.fetch_add(1, Ordering::Relaxed);
+                    }
+                    built_once = true;
                     backoff = Duration::from_millis(250);
                     outage_logged = false;
                 }
@@ -463,7 +490,9 @@ fn supervise(
             }
         }
         if let Some((_, _, faults)) = &current {
-            xruns.store(faults.xruns.load(Ordering::Relaxed), Ordering::Relaxed);
+            shared
+                .xruns
+                .store(faults.xruns.load(Ordering::Relaxed), Ordering::Relaxed);
         }
         thread::sleep(Duration::from_millis(100));
     }
@@ -483,28 +512,27 @@ impl AudioBackend for CpalBackend {
         if self.thread.is_some() {
             return Err(BackendError::State("already started"));
         }
-        self.running.store(true, Ordering::SeqCst);
-        let running = Arc::clone(&self.running);
-        let xruns = Arc::clone(&self.xruns);
+        self.shared.running.store(true, Ordering::SeqCst);
+        let shared = Arc::clone(&self.shared);
         let name = self.name.clone();
         let shape = self.shape;
         let handle = thread::Builder::new()
             .name("sanctum-audio".to_owned())
-            .spawn(move || supervise(name, shape, processor, &running, &xruns))
+            .spawn(move || supervise(name, shape, processor, &shared))
             .map_err(BackendError::Spawn)?;
         self.thread = Some(handle);
         Ok(())
     }
 
     fn stop(&mut self) -> Result<Option<AudioProcessor>, BackendError> {
-        self.running.store(false, Ordering::SeqCst);
+        self.shared.running.store(false, Ordering::SeqCst);
         Ok(self.thread.take().and_then(|t| t.join().ok().flatten()))
     }
 }
 
 impl Drop for CpalBackend {
     fn drop(&mut self) {
-        self.running.store(false, Ordering::SeqCst);
+        self.shared.running.store(false, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
