@@ -611,20 +611,25 @@ mod tests {
         got
     }
 
+    /// A two-track playlist at 48 kHz with a `crossfade` of that many frames.
+    fn two_tracks(a: PathBuf, b: PathBuf, looping: bool, crossfade: usize) -> StreamPlan {
+        StreamPlan {
+            files: vec![a, b],
+            looping,
+            crossfade,
+            loop_crossfade: 2_400,
+            loop_curve: Curve::Linear,
+            rate: 48_000,
+        }
+    }
+
     #[test]
     fn a_playlist_of_tracks_shorter_than_its_crossfade_still_plays() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (a, b) = (dir.path().join("a.wav"), dir.path().join("b.wav"));
         write(&a, 48_000, 12_000);
         write(&b, 44_100, 11_025);
-        let plan = StreamPlan {
-            files: vec![a, b],
-            looping: true,
-            crossfade: 3 * 48_000,
-            loop_crossfade: 2_400,
-            loop_curve: Curve::Linear,
-            rate: 48_000,
-        };
+        let plan = two_tracks(a, b, true, 3 * 48_000);
         // Ten seconds of 0.25 s tracks under a 3 s crossfade: it used to spin forever with
         // the whole playlist held back and the ring empty.
         let got = stream(plan, 480_000);
@@ -639,14 +644,7 @@ mod tests {
         let (a, b) = (dir.path().join("a.wav"), dir.path().join("b.wav"));
         write(&a, 48_000, 12_000);
         write(&b, 48_000, 12_000);
-        let plan = StreamPlan {
-            files: vec![a, b],
-            looping: false,
-            crossfade: 48_000,
-            loop_crossfade: 2_400,
-            loop_curve: Curve::Linear,
-            rate: 48_000,
-        };
+        let plan = two_tracks(a, b, false, 48_000);
         let got = stream(plan, 1_000_000);
         // The crossfade is capped at half a track: 24,000 − 6,000 frames overlap.
         assert_eq!(got.len() / 2, 24_000 - 6_000);
