@@ -13,10 +13,11 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use symphonia::core::checksum::Crc32;
 use symphonia::core::codecs::{CODEC_TYPE_NULL, Decoder, DecoderOptions};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo};
-use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
+use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions, Monitor};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
@@ -516,10 +517,13 @@ fn ogg_page(buf: &[u8]) -> Option<OggPage> {
     let body: usize = lacing.iter().map(|l| usize::from(*l)).sum();
     let page = buf.get(..27 + segments + body)?;
     let stored = u32::from_le_bytes([page[22], page[23], page[24], page[25]]);
-    let crc = [&page[..22], &[0; 4], &page[26..]]
-        .iter()
-        .fold(0, |crc, part| ogg_crc(crc, part));
-    if crc != stored {
+    // The Ogg page checksum is symphonia's CRC-32 (0x04C11DB7, not reflected), taken with the
+    // checksum field zeroed.
+    let mut crc = Crc32::new(0);
+    for part in [&page[..22], &[0; 4], &page[26..]] {
+        crc.process_buf_bytes(part);
+    }
+    if crc.crc() != stored {
         return None;
     }
     let granule = u64::from_le_bytes(page[6..14].try_into().ok()?);
@@ -528,21 +532,6 @@ fn ogg_page(buf: &[u8]) -> Option<OggPage> {
         // -1: no packet ends on this page.
         granule: (granule != u64::MAX).then_some(granule),
     })
-}
-
-/// The Ogg page checksum: CRC-32, polynomial 0x04C11DB7, not reflected, no final XOR.
-fn ogg_crc(mut crc: u32, data: &[u8]) -> u32 {
-    for &b in data {
-        crc ^= u32::from(b) << 24;
-        for _ in 0..8 {
-            crc = if crc & 0x8000_0000 == 0 {
-                crc << 1
-            } else {
-                (crc << 1) ^ 0x04C1_1DB7
-            };
-        }
-    }
-    crc
 }
 
 #[cfg(test)]
