@@ -1,7 +1,8 @@
 //! The sound-card output through cpal: picks a device and config, runs the processor in the
 //! cpal callback, and rebuilds the stream with backoff when the device goes away, keeping the
-//! mixer (the processor) and its state; also surveys hosts and devices for `sanctum devices`. The only file that imports cpal; must not mix, and
-//! the data callback must stay real-time safe (no allocation, lock or log).
+//! mixer (the processor) and its state; also surveys hosts and devices for `sanctum devices`.
+//! The only file that imports cpal; must not mix, and the data callback must stay real-time
+//! safe (no allocation, lock or log).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -22,18 +23,6 @@ use crate::audio::AudioProcessor;
 const PREFERRED_BUFFER: u32 = 960;
 /// Largest stereo block rendered at once inside the callback (scratch size).
 const SCRATCH_FRAMES: usize = 4096;
-
-/// Lists the output devices of the default host, by name.
-///
-/// # Errors
-/// If the host cannot enumerate devices.
-pub fn list_devices() -> Result<Vec<String>, BackendError> {
-    let host = cpal::default_host();
-    let devices = host
-        .output_devices()
-        .map_err(|e| BackendError::Device(e.to_string()))?;
-    Ok(devices.filter_map(|d| device_name(&d)).collect())
-}
 
 /// A sound-card host (ALSA, JACK…) and its outputs, as `sanctum devices` shows them.
 #[derive(Debug, Clone)]
@@ -201,6 +190,17 @@ struct Shape {
     buffer: BufferSize,
 }
 
+impl Shape {
+    /// The stream config cpal builds this shape with.
+    fn config(self) -> StreamConfig {
+        StreamConfig {
+            channels: self.channels,
+            sample_rate: self.rate,
+            buffer_size: self.buffer,
+        }
+    }
+}
+
 fn pick_shape(device: &Device, buffer: Option<Duration>) -> Result<Shape, BackendError> {
     let config = device
         .default_output_config()
@@ -229,11 +229,7 @@ fn shape_of(config: &cpal::SupportedStreamConfig, buffer: Option<Duration>) -> S
 
 /// Builds a silent stream once and drops it (never started), so "cannot open" surfaces now.
 fn probe(dev: &Device, shape: Shape) -> Result<(), cpal::Error> {
-    let config = StreamConfig {
-        channels: shape.channels,
-        sample_rate: shape.rate,
-        buffer_size: shape.buffer,
-    };
+    let config = shape.config();
     let stream = match shape.format {
         SampleFormat::F32 => dev.build_output_stream(
             config,
@@ -308,13 +304,8 @@ fn build_stream<T: SizedSample + FromSample<f32>>(
     faults: Arc<Faults>,
 ) -> Result<Stream, cpal::Error> {
     let channels = usize::from(shape.channels);
-    let config = StreamConfig {
-        channels: shape.channels,
-        sample_rate: shape.rate,
-        buffer_size: shape.buffer,
-    };
     device.build_output_stream(
-        config,
+        shape.config(),
         move |data: &mut [T], _info: &cpal::OutputCallbackInfo| slot.fill(data, channels),
         move |e: cpal::Error| match e.kind() {
             ErrorKind::Xrun => {
@@ -364,7 +355,7 @@ struct Shared {
 }
 
 impl CpalBackend {
-    /// Opens the default output device, or the one named `device` (as `list_devices` shows it),
+    /// Opens the default output device, or the one named `device` (as `sanctum devices` shows it),
     /// asking for callbacks of `buffer` (the rig's `audio.buffer`; 20 ms when `None`). A length
     /// the device does not support falls back to the device's default.
     ///
