@@ -195,15 +195,7 @@ impl AudioHandle {
                     .map(|p| p.display().to_string())
                     .unwrap_or_default();
                 let input = self.stream_input(&source, &name)?;
-                let frames = self.fade_frames(fade);
-                let ramp = GainRamp::new(0.0, gain.amplitude(), frames, curve);
-                let voice = self.new_voice(Some(layer), name, input, ramp);
-                self.push(Command::Retire {
-                    layer: layer.0,
-                    frames,
-                    curve,
-                })?;
-                self.push(Command::Start(voice))
+                self.crossfade_to(layer, name, input, gain, fade, curve)
             }
             LayerChange::Gain { gain, fade, curve } => {
                 let frames = self.fade_frames(fade);
@@ -243,14 +235,28 @@ impl AudioHandle {
         self.check_layer(&layer)?;
         self.ensure_room(2)?;
         self.ensure_voice_slot()?;
-        let frames = self.fade_frames(fade);
         let input = Input::Buffer {
             data: Arc::clone(&buffer.0),
             pos: 0,
             looping,
         };
+        self.crossfade_to(layer, "<buffer>".to_owned(), input, gain, fade, curve)
+    }
+
+    /// Retires what `layer` plays and starts `input` on it, both over `fade` with `curve`.
+    /// The caller has made room on the ring and in the voice slots.
+    fn crossfade_to(
+        &mut self,
+        layer: LayerId,
+        name: String,
+        input: Input,
+        gain: Decibels,
+        fade: Duration,
+        curve: Curve,
+    ) -> Result<(), AudioError> {
+        let frames = self.fade_frames(fade);
         let ramp = GainRamp::new(0.0, gain.amplitude(), frames, curve);
-        let voice = self.new_voice(Some(layer), "<buffer>".to_owned(), input, ramp);
+        let voice = self.new_voice(Some(layer), name, input, ramp);
         self.push(Command::Retire {
             layer: layer.0,
             frames,
