@@ -298,6 +298,13 @@ fn open_fifo(path: &Path) -> Result<File, BackendError> {
     Ok(file)
 }
 
+/// Bytes waiting in the pipe for a reader.
+fn queued_bytes(file: &File) -> Option<usize> {
+    rustix::io::ioctl_fionread(file)
+        .ok()
+        .and_then(|n| usize::try_from(n).ok())
+}
+
 /// The FIFO writer, run by the paced thread once per block. Never blocks: the descriptor is
 /// non-blocking and a block fits in `PIPE_BUF`.
 struct Writer {
@@ -362,10 +369,7 @@ impl Writer {
             .bytes_for(QUEUE_LOW)
             .min(self.high / 2 / frame * frame);
         self.identity = file.metadata().map_or((0, 0), |m| (m.dev(), m.ino()));
-        self.queued = rustix::io::ioctl_fionread(&file)
-            .ok()
-            .and_then(|n| usize::try_from(n).ok())
-            .unwrap_or(0);
+        self.queued = queued_bytes(&file).unwrap_or(0);
         self.file = Some(file);
     }
 
@@ -408,10 +412,7 @@ impl Writer {
         let Some(file) = self.file.as_mut() else {
             return;
         };
-        let queued = rustix::io::ioctl_fionread(&*file)
-            .ok()
-            .and_then(|n| usize::try_from(n).ok())
-            .unwrap_or(self.queued);
+        let queued = queued_bytes(file).unwrap_or(self.queued);
         if queued < self.queued {
             self.last_read = Some(now);
             if !self.reader {
