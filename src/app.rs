@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 
+use crate::audio::OutputSpec;
 use crate::cli::NetArgs;
 use crate::clock::Clock;
 use crate::command::Command;
@@ -21,8 +22,9 @@ use crate::mqtt::bus::BusMsg;
 use crate::mqtt::client::{self, ClientError};
 use crate::mqtt::{Broker, Bus, BusConfig, ConnectionError, MqttOutput, Router, Topics, discovery};
 use crate::printer::describe;
+use crate::render::{self, ManualAfter};
 use crate::run::{Feedback, Output, Request, run};
-use crate::sound::Sound;
+use crate::sound::{Sound, SoundError};
 use crate::timeline::{Event, Timeline};
 use crate::units::format_clock;
 
@@ -70,12 +72,9 @@ pub enum AppError {
     /// The broker never answered.
     #[error("failed to connect to the broker at {0} within 5 s")]
     NotConnected(String),
-    /// `--manual-after` is neither a duration nor `min`.
-    #[error("failed to read --manual-after: {0}")]
-    ManualAfter(String),
     /// The render could not write its file or the ceremony would not move on.
     #[error(transparent)]
-    Render(#[from] crate::render::RenderError),
+    Render(#[from] render::RenderError),
 }
 
 /// `sanctum check`: prints every problem, then a summary; exit 1 on any problem.
@@ -91,8 +90,9 @@ pub fn check(paths: &[PathBuf], rig: Option<&Path>) -> ExitCode {
     }
     if report.diags.is_empty() {
         println!(
-            "ok: {} file(s), {} ceremony(ies) checked in {:.1} ms",
+            "ok: {} file(s), {} sound file(s), {} ceremony(ies) checked in {:.1} ms",
             report.files,
+            report.sounds,
             report.ceremonies,
             elapsed.as_secs_f64() * 1000.0
         );
@@ -140,20 +140,21 @@ pub fn run_ceremony(
     net: &NetArgs,
 ) -> Result<(), AppError> {
     let mut timeline = load_timeline(ceremony, net.rig.as_deref(), from)?;
-    let output = output.unwrap_or(&timeline.rig().audio.output).to_owned();
-    if let Ok(crate::audio::OutputSpec::Wav(path)) = crate::audio::OutputSpec::parse(&output) {
+    let output = output.unwrap_or(&timeline.rig().audio.output);
+    let spec = OutputSpec::parse(output).map_err(SoundError::Spec)?;
+    if let OutputSpec::Wav(path) = &spec {
         println!(
             "`wav:` renders offline, on virtual time (as `sanctum render --float`, manual phases at their minimum times)"
         );
         let job = RenderJob {
-            out: &path,
-            policy: crate::render::ManualAfter::Min,
+            out: path,
+            manual_after: ManualAfter::Min,
             rate: 48_000,
             float: true,
         };
         return render_timeline(timeline, ceremony, &job);
     }
-    let mut sound = Sound::open(&output, timeline.rig())?;
+    let mut sound = Sound::open(spec, timeline.rig())?;
     let mqtt = mqtt_config(timeline.rig(), net, Some(timeline.ceremony()), true)?;
     let specs = match &mqtt {
         Some(_) => light_specs(timeline.rig())?,
@@ -235,49 +236,31 @@ fn load_timeline(
     Ok(timeline)
 }
 
-/// What `sanctum render` was asked.
+/// Where and how `sanctum render` writes.
 #[derive(Debug, Clone, Copy)]
-pub struct RenderArgs<'a> {
-    /// The ceremony folder.
-    pub ceremony: &'a Path,
+pub struct RenderJob<'a> {
     /// The WAV file.
     pub out: &'a Path,
-    /// `min` or a duration.
-    pub manual_after: &'a str,
-    /// First phase.
-    pub from: Option<&'a str>,
+    /// How long manual phases last.
+    pub manual_after: ManualAfter,
     /// Sample rate.
     pub rate: u32,
-    /// 32-bit float instead of 16-bit PCM.
+    /// 32-bit float instead of dithered 16-bit PCM.
     pub float: bool,
-    /// Rig override.
-    pub rig: Option<&'a Path>,
 }
 
 /// `sanctum render`: plays the ceremony on virtual time into a WAV file, with a progress bar.
 ///
 /// # Errors
-/// Fails when the ceremony does not load, `--manual-after` or `--from` is wrong, or the file
-/// cannot be written.
-pub fn render(args: &RenderArgs<'_>) -> Result<(), AppError> {
-    let policy =
-        crate::render::ManualAfter::parse(args.manual_after).map_err(AppError::ManualAfter)?;
-    let timeline = load_timeline(args.ceremony, args.rig, args.from)?;
-    let job = RenderJob {
-        out: args.out,
-        policy,
-        rate: args.rate,
-        float: args.float,
-    };
-    render_timeline(timeline, args.ceremony, &job)
-}
-
-/// Where and how a render writes.
-struct RenderJob<'a> {
-    out: &'a Path,
-    policy: crate::render::ManualAfter,
-    rate: u32,
-    float: bool,
+/// Fails when the ceremony does not load, `--from` is wrong, or the file cannot be written.
+pub fn render(
+    ceremony: &Path,
+    from: Option<&str>,
+    rig: Option<&Path>,
+    job: &RenderJob<'_>,
+) -> Result<(), AppError> {
+    let timeline = load_timeline(ceremony, rig, from)?;
+    render_timeline(timeline, ceremony, job)
 }
 
 /// Renders a loaded ceremony into `job.out`, printing the plan, a progress bar and a summary.
@@ -287,10 +270,9 @@ fn render_timeline(
     job: &RenderJob<'_>,
 ) -> Result<(), AppError> {
     use crate::audio::{AudioBackend, WavBackend, WavFormat};
-    use crate::render;
     use crate::sound::Player;
 
-    let policy = job.policy;
+    let policy = job.manual_after;
     let plan = render::plan(&timeline, policy)?;
     let format = if job.float {
         WavFormat::Float32
@@ -311,8 +293,7 @@ fn render_timeline(
     }
     let (mut player, processor) = Player::build(timeline.rig(), job.rate);
     let mut wav = WavBackend::new(job.out, job.rate).with_format(format);
-    wav.start(processor)
-        .map_err(crate::render::RenderError::from)?;
+    wav.start(processor).map_err(render::RenderError::from)?;
     let bar = progress_bar(plan.length);
     let stopwatch = Clock::start(1.0);
     let rendered = render::render(

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::render::ManualAfter;
+
 /// sanctum: room ambience for ceremonies. Timed scene scripts crossfade music and fade lights,
 /// so nobody has to look at a screen.
 #[derive(Debug, Parser)]
@@ -53,8 +55,9 @@ pub enum CliCommand {
         /// How long each manual phase lasts: a duration (`5m`) for all of them, or `min` for
         /// each phase's `min` (a phase without one lasts until its script has played out,
         /// at least a minute).
-        #[arg(long, value_name = "DURATION|min", default_value = "min")]
-        manual_after: String,
+        #[arg(long, value_name = "DURATION|min", default_value = "min",
+              value_parser = ManualAfter::parse)]
+        manual_after: ManualAfter,
         /// Start at this phase instead of the first.
         #[arg(long, value_name = "PHASE")]
         from: Option<String>,

@@ -26,15 +26,17 @@ fn main() -> ExitCode {
             rate,
             float,
             rig,
-        } => app::render(&app::RenderArgs {
-            ceremony: &ceremony,
-            out: &out,
-            manual_after: &manual_after,
-            from: from.as_deref(),
-            rate,
-            float,
-            rig: rig.as_deref(),
-        }),
+        } => app::render(
+            &ceremony,
+            from.as_deref(),
+            rig.as_deref(),
+            &app::RenderJob {
+                out: &out,
+                manual_after,
+                rate,
+                float,
+            },
+        ),
         CliCommand::Send { command, all, net } => app::send(&command, all, &net),
         CliCommand::Status { net } => app::status(&net),
         CliCommand::Lights {

@@ -11,7 +11,7 @@ use crate::command::Command;
 use crate::model::{Advance, Ceremony, Phase};
 use crate::run::{Output, deliver};
 use crate::timeline::{Action, Event, Timeline};
-use crate::units::{format_duration, parse_duration};
+use crate::units::{format_clock, format_duration, parse_duration};
 
 /// The shortest phase the `min` policy gives a manual phase that has no `min` of its own.
 pub const SCRIPT_FLOOR: Duration = Duration::from_secs(60);
@@ -214,7 +214,9 @@ fn drive(
             });
         let due = match (timeline.next_deadline(), manual_end) {
             (Some(d), Some(m)) => d.min(m),
-            (d, m) => d.or(m).ok_or_else(|| RenderError::Stalled(clock(now)))?,
+            (d, m) => d
+                .or(m)
+                .ok_or_else(|| RenderError::Stalled(format_clock(now)))?,
         };
         fill(due)?;
         now = due;
@@ -239,14 +241,10 @@ fn stuck(timeline: &Timeline, at: Duration, why: &str) -> RenderError {
         .map(|p| timeline.ceremony().phases[p].id.clone())
         .unwrap_or_default();
     RenderError::Stuck {
-        at: clock(at),
+        at: format_clock(at),
         phase,
         why: why.to_owned(),
     }
-}
-
-fn clock(t: Duration) -> String {
-    crate::units::format_clock(t)
 }
 
 /// The ceremony's phases and the length each gets under `policy`, for the plan printed
@@ -263,7 +261,7 @@ pub fn describe(ceremony: &Ceremony, plan: &Plan) -> Vec<String> {
             .unwrap_or_default();
         lines.push(format!(
             "  {}  {:<12} {:>8}  {how:<6}  {title}",
-            clock(p.start),
+            format_clock(p.start),
             p.id,
             format_duration(end.saturating_sub(p.start)),
         ));

@@ -74,15 +74,14 @@ impl Player {
 }
 
 impl Sound {
-    /// Opens `output` (e.g. `default`, `null`, `pipe:/tmp/snapfifo`, a device name) and starts
-    /// the mixer for `rig`.
+    /// Opens the output `spec` names (`default`, `null`, `pipe:/tmp/snapfifo`, a device) and
+    /// starts the mixer for `rig`.
     /// One-shots stream like beds (they start a few milliseconds after their cue); preloading
     /// them all decoded ~70 s of audio before the ceremony could start.
     ///
     /// # Errors
-    /// When the output name is unknown or the device cannot be opened.
-    pub fn open(output: &str, rig: &Rig) -> Result<Self, SoundError> {
-        let spec = OutputSpec::parse(output).map_err(SoundError::Spec)?;
+    /// When the device cannot be opened, or for `wav:` (an offline render, not a live output).
+    pub fn open(spec: OutputSpec, rig: &Rig) -> Result<Self, SoundError> {
         let backend: Box<dyn AudioBackend> = match spec {
             OutputSpec::Null => Box::new(NullBackend::new(NULL_RATE, 480)),
             OutputSpec::Wav(_) => return Err(SoundError::WavOnRealClock),

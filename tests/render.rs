@@ -224,7 +224,7 @@ fn a_bad_manual_after_or_phase_is_a_clear_error() {
     for (args, says) in [
         (
             vec!["--manual-after", "soon"],
-            "failed to read --manual-after",
+            "invalid value 'soon' for '--manual-after",
         ),
         (vec!["--from", "nowhere"], "has no phase `nowhere`"),
     ] {
