@@ -1,5 +1,10 @@
 //! What each subcommand does, wired from the library's parts. Returns exit codes and typed
-//! errors; printing to the terminal happens here, argument parsing does not.
+//! errors; printing to the terminal happens here, argument parsing does not. `run` and
+//! `daemon` (one room each) live in [`ceremony`].
+
+mod ceremony;
+
+pub use ceremony::{DaemonArgs, daemon, run};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -7,10 +12,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 
-use crate::audio::OutputSpec;
 use crate::cli::NetArgs;
 use crate::clock::Clock;
 use crate::command::Command;
@@ -20,12 +23,11 @@ use crate::lights::rig::{RigLightError, light_specs};
 use crate::model::{MqttSettings, Rig};
 use crate::mqtt::bus::BusMsg;
 use crate::mqtt::client::{self, ClientError};
-use crate::mqtt::{Broker, Bus, BusConfig, ConnectionError, MqttOutput, Router, Topics, discovery};
-use crate::printer::describe;
+use crate::mqtt::{Broker, Bus, BusConfig, ConnectionError, Router, Topics, state};
 use crate::render::{self, ManualAfter};
-use crate::run::{Feedback, Output, Request, run};
-use crate::sound::{Sound, SoundError};
-use crate::timeline::{Event, Timeline};
+use crate::room::setup::{OpenError, seed};
+use crate::settings::{self, Settings, SettingsError};
+use crate::timeline::Timeline;
 use crate::units::format_clock;
 
 /// Why a subcommand failed.
@@ -35,8 +37,28 @@ pub enum AppError {
     #[error("failed to load the ceremony: {0} problem(s), listed above")]
     Invalid(usize),
     /// `--from` named a phase the ceremony does not have.
-    #[error("failed to start: the ceremony has no phase `{0}`")]
-    UnknownPhase(String),
+    #[error("failed to start: the ceremony has no phase `{0}`; its phases are {1}")]
+    UnknownPhase(String, String),
+    /// The room could not open.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// The config file is missing or has problems.
+    #[error(transparent)]
+    Settings(SettingsError),
+    /// The library folder cannot be read.
+    #[error(transparent)]
+    Library(crate::library::LibraryError),
+    /// `daemon` without a library.
+    #[error("failed to find the library: give --library DIR, or `library = \"DIR\"` in the config")]
+    NoLibrary,
+    /// `status` found the room offline.
+    #[error("room `{room}` is offline{last}")]
+    Offline {
+        /// The room.
+        room: String,
+        /// Which instance was last seen, if known.
+        last: String,
+    },
     /// The audio output could not start.
     #[error(transparent)]
     Sound(#[from] crate::sound::SoundError),
@@ -56,7 +78,9 @@ pub enum AppError {
     #[error("failed to reach sanctum: no broker in the rig and no --broker given")]
     NoBroker,
     /// No rig file was found or given.
-    #[error("failed to find a rig: give --rig FILE, or --broker and --room")]
+    #[error(
+        "failed to find a rig: give --rig FILE, set `rig` in the config, or give --broker and --room"
+    )]
     NoRig,
     /// The rig has no light by that name.
     #[error("failed to test light `{name}`: the rig has no such light; it has {known}")]
@@ -108,114 +132,6 @@ pub fn check(paths: &[PathBuf], rig: Option<&Path>) -> ExitCode {
     }
 }
 
-/// Prints engine events to stdout.
-struct Terminal;
-
-impl Output for Terminal {
-    fn apply(&mut self, event: &Event, timeline: &Timeline) {
-        println!("{}", describe(event, timeline.ceremony(), timeline.rig()));
-    }
-}
-
-impl Feedback for Terminal {
-    fn ignored(&mut self, at: Duration, request: &Request, why: &str) {
-        println!(
-            "{}  · {} (from {}) ignored: {why}",
-            format_clock(at),
-            request.command,
-            request.source
-        );
-    }
-}
-
-/// `sanctum run`: loads the ceremony and runs it on the real clock until it ends.
-///
-/// # Errors
-/// Fails when the ceremony does not load, `--from` is unknown, or the runtime cannot start.
-pub fn run_ceremony(
-    ceremony: &Path,
-    from: Option<&str>,
-    speed: f64,
-    output: Option<&str>,
-    net: &NetArgs,
-) -> Result<(), AppError> {
-    let mut timeline = load_timeline(ceremony, net.rig.as_deref(), from)?;
-    let output = output.unwrap_or(&timeline.rig().audio.output);
-    let spec = OutputSpec::parse(output).map_err(SoundError::Spec)?;
-    if let OutputSpec::Wav(path) = &spec {
-        println!(
-            "`wav:` renders offline, on virtual time (as `sanctum render --float`, manual phases at their minimum times)"
-        );
-        let job = RenderJob {
-            out: path,
-            manual_after: ManualAfter::Min,
-            rate: 48_000,
-            float: true,
-        };
-        return render_timeline(timeline, ceremony, &job);
-    }
-    let mut sound = Sound::open(spec, timeline.rig())?;
-    let mqtt = mqtt_config(timeline.rig(), net, Some(timeline.ceremony()), true)?;
-    let specs = match &mqtt {
-        Some(_) => light_specs(timeline.rig())?,
-        None => Vec::new(),
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let result = runtime.block_on(async {
-        let signals = crate::shutdown::signals()?;
-        let (tx, rx) = mpsc::channel(64);
-        let clock = Clock::start(speed);
-        let bus = match mqtt {
-            Some(config) => {
-                let topics = config.topics.clone();
-                let controller = LightController::new(specs, seed());
-                // Lights run on real time so that --speed never multiplies bulb rates.
-                let bus = Bus::start(config, controller, clock.at_speed(1.0), tx.clone())?;
-                Some((MqttOutput::new(bus.handle(), topics, clock), bus))
-            }
-            None => None,
-        };
-        tokio::spawn(read_terminal(tx));
-        let mut terminal = Terminal;
-        let mut feedback = Terminal;
-        let stats = match bus {
-            Some((mut output, bus)) => {
-                let mut mqtt_feedback = MqttOutput::new(
-                    bus.handle(),
-                    Topics::new(&output_room(net, timeline.rig())),
-                    clock,
-                );
-                let mut both = Both(&mut feedback, &mut mqtt_feedback);
-                let mut outputs: [&mut dyn Output; 3] = [&mut terminal, &mut sound, &mut output];
-                run(&mut timeline, clock, rx, signals, &mut outputs, &mut both).await;
-                Some(bus.shutdown(Duration::from_secs(2)).await)
-            }
-            None => {
-                let mut outputs: [&mut dyn Output; 2] = [&mut terminal, &mut sound];
-                run(
-                    &mut timeline,
-                    clock,
-                    rx,
-                    signals,
-                    &mut outputs,
-                    &mut feedback,
-                )
-                .await;
-                None
-            }
-        };
-        if let Some(stats) = stats {
-            tracing::debug!(?stats, "mqtt bus stopped");
-        }
-        Ok::<(), AppError>(())
-    });
-    // The terminal reader blocks on stdin in a thread of its own; do not wait for it.
-    runtime.shutdown_background();
-    result
-}
-
 /// Loads a ceremony (printing its problems) and readies its engine, at `from` if given.
 fn load_timeline(
     ceremony: &Path,
@@ -229,9 +145,17 @@ fn load_timeline(
             return Err(AppError::Invalid(diags.len()));
         }
     };
+    let ids: Vec<String> = loaded
+        .ceremony
+        .phases
+        .iter()
+        .map(|p| p.id.clone())
+        .collect();
     let mut timeline = Timeline::new(Arc::new(loaded.ceremony), loaded.rig);
     if let Some(id) = from {
-        timeline.start_from(id).map_err(AppError::UnknownPhase)?;
+        timeline
+            .start_from(id)
+            .map_err(|id| AppError::UnknownPhase(id, ids.join(", ")))?;
     }
     Ok(timeline)
 }
@@ -264,7 +188,7 @@ pub fn render(
 }
 
 /// Renders a loaded ceremony into `job.out`, printing the plan, a progress bar and a summary.
-fn render_timeline(
+pub(crate) fn render_timeline(
     mut timeline: Timeline,
     ceremony: &Path,
     job: &RenderJob<'_>,
@@ -337,100 +261,14 @@ fn progress_bar(length: Duration) -> indicatif::ProgressBar {
     bar
 }
 
-/// Reads commands typed on the terminal, one per line.
-async fn read_terminal(tx: mpsc::Sender<Request>) {
-    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match Command::parse(&line) {
-            Ok(command) => {
-                let request = Request {
-                    command,
-                    source: "terminal".to_owned(),
-                };
-                if tx.send(request).await.is_err() {
-                    break;
-                }
-            }
-            Err(err) => eprintln!("{err}"),
-        }
-    }
-}
-
-/// Two feedback sinks at once (the terminal and MQTT events).
-struct Both<'a>(&'a mut dyn Feedback, &'a mut dyn Feedback);
-
-impl Feedback for Both<'_> {
-    fn ignored(&mut self, at: Duration, request: &Request, why: &str) {
-        self.0.ignored(at, request, why);
-        self.1.ignored(at, request, why);
-    }
-}
-
-/// A seed for light effects that differs between runs.
-fn seed() -> u64 {
-    u64::from(std::process::id()) ^ 0x5EED_CAFE_F00D
-}
-
-fn output_room(net: &NetArgs, rig: &Rig) -> String {
-    net.room.clone().unwrap_or_else(|| rig.room.clone())
-}
-
-/// The bus configuration for `rig` with `net`'s overrides; `None` without any broker.
-fn mqtt_config(
-    rig: &Rig,
-    net: &NetArgs,
-    ceremony: Option<&crate::model::Ceremony>,
-    availability: bool,
-) -> Result<Option<BusConfig>, AppError> {
-    if net.no_mqtt {
-        return Ok(None);
-    }
-    let Some(url) = net.broker.as_ref().or(rig.broker.as_ref()) else {
-        return Ok(None);
-    };
-    let broker = Broker::parse(url)?;
-    let room = output_room(net, rig);
-    let topics = Topics::new(&room);
-    let phases: Vec<String> = ceremony
-        .map(|c| c.phases.iter().map(|p| p.id.clone()).collect())
-        .unwrap_or_default();
-    let remotes = if ceremony.is_some() {
-        rig.remotes.as_slice()
-    } else {
-        &[]
-    };
-    let discovery_on = rig.mqtt.discovery && ceremony.is_some();
-    let router = if ceremony.is_some() {
-        Router::new(topics.clone(), phases.clone(), remotes, discovery_on)
-    } else {
-        Router::deaf(topics.clone())
-    };
-    let discovery = if discovery_on {
-        discovery::configs(&topics, &phases)
-    } else {
-        Vec::new()
-    };
-    Ok(Some(BusConfig {
-        broker,
-        client_id: format!("sanctum-{room}-{}", std::process::id()),
-        settings: rig.mqtt.clone(),
-        topics,
-        router,
-        discovery,
-        availability,
-    }))
-}
-
-/// The rig for `send`, `status` and `lights test`: `--rig`, else the nearest rig.toml, else
-/// (with `--broker` and `--room`) none.
-fn net_rig(net: &NetArgs) -> Result<Option<Arc<Rig>>, AppError> {
-    let path = match &net.rig {
-        Some(p) => Some(p.clone()),
-        None => config::find_rig(Path::new(".")),
-    };
+/// The rig for `send`, `status` and `lights test`: `--rig`, else the config's rig, else the
+/// nearest rig.toml, else (with `--broker` and `--room`) none.
+fn net_rig(net: &NetArgs, config_file: &Settings) -> Result<Option<Arc<Rig>>, AppError> {
+    let path = net
+        .rig
+        .clone()
+        .or_else(|| config_file.rig.clone())
+        .or_else(|| config::find_rig(Path::new(".")));
     let Some(path) = path else {
         return if net.broker.is_some() && net.room.is_some() {
             Ok(None)
@@ -442,26 +280,31 @@ fn net_rig(net: &NetArgs) -> Result<Option<Arc<Rig>>, AppError> {
     match loader.rig(&path) {
         Some(rig) if loader.diags.is_empty() => Ok(Some(rig)),
         _ => {
-            eprint!("{}", loader.diags);
+            crate::console::warn(&loader.diags.to_string());
             Err(AppError::Invalid(loader.diags.len()))
         }
     }
 }
 
-/// Broker, room and settings for the one-shot clients.
+/// Broker, room and settings for the one-shot clients, found as the daemon finds them:
+/// flags, then the config, then the rig.
 fn net_target(net: &NetArgs) -> Result<(Broker, String, MqttSettings), AppError> {
     if net.no_mqtt {
         return Err(AppError::NoBroker);
     }
-    let rig = net_rig(net)?;
+    let config_file =
+        Settings::find(net.config.as_deref(), &settings::real_env).map_err(AppError::Settings)?;
+    let rig = net_rig(net, &config_file)?;
     let url = net
         .broker
         .clone()
+        .or_else(|| config_file.broker.clone())
         .or_else(|| rig.as_ref().and_then(|r| r.broker.clone()))
         .ok_or(AppError::NoBroker)?;
     let room = net
         .room
         .clone()
+        .or_else(|| config_file.room.clone())
         .or_else(|| rig.as_ref().map(|r| r.room.clone()))
         .ok_or(AppError::NoRig)?;
     let settings = rig.map(|r| r.mqtt.clone()).unwrap_or_default();
@@ -492,30 +335,42 @@ pub fn send(words: &[String], all: bool, net: &NetArgs) -> Result<(), AppError> 
         &payload,
         Duration::from_secs(5),
     ))?;
-    println!("sent `{payload}` to {topic}");
+    crate::console::say(&format!("sent `{payload}` to {topic}"));
     Ok(())
 }
 
-/// `sanctum status`: prints the room's retained state.
+/// `sanctum status`: prints the room's retained state, if the room is online.
 ///
 /// # Errors
-/// Fails when the broker cannot be reached or nothing is retained.
+/// Fails when the broker cannot be reached, the room is offline, or nothing is retained.
 pub fn status(net: &NetArgs) -> Result<(), AppError> {
     let (broker, room, settings) = net_target(net)?;
     let topics = Topics::new(&room);
-    let state = current_thread()?.block_on(client::retained(
-        &broker,
-        &settings,
-        &topics.state,
-        Duration::from_secs(3),
-    ))?;
-    match serde_json::from_str::<serde_json::Value>(&state) {
-        Ok(v) => println!(
-            "{}",
-            serde_json::to_string_pretty(&v).unwrap_or_else(|_| state.clone())
-        ),
-        Err(_) => println!("{state}"),
+    let within = Duration::from_secs(3);
+    let (availability, state) = current_thread()?.block_on(async {
+        let availability =
+            client::peek_retained(&broker, &settings, &topics.status, within).await?;
+        let state = client::peek_retained(&broker, &settings, &topics.state, within).await?;
+        Ok::<_, ClientError>((availability, state))
+    })?;
+    let seen = availability
+        .as_deref()
+        .and_then(|a| state::read_status(a.as_bytes()));
+    match &seen {
+        Some(a) if a.online => {}
+        _ => {
+            let last = seen
+                .and_then(|a| Some(format!(" (last: pid {} on {})", a.pid?, a.host?)))
+                .unwrap_or_default();
+            return Err(AppError::Offline { room, last });
+        }
     }
+    let state = state.ok_or_else(|| ClientError::NoState(topics.state.clone()))?;
+    let text = match serde_json::from_str::<serde_json::Value>(&state) {
+        Ok(v) => serde_json::to_string_pretty(&v).unwrap_or_else(|_| state.clone()),
+        Err(_) => state,
+    };
+    crate::console::say(&text);
     Ok(())
 }
 
@@ -524,7 +379,9 @@ pub fn status(net: &NetArgs) -> Result<(), AppError> {
 /// # Errors
 /// Fails without a rig or broker, for an unknown light, or when the broker cannot be reached.
 pub fn lights_test(light: &str, net: &NetArgs) -> Result<(), AppError> {
-    let rig = net_rig(net)?.ok_or(AppError::NoRig)?;
+    let config_file =
+        Settings::find(net.config.as_deref(), &settings::real_env).map_err(AppError::Settings)?;
+    let rig = net_rig(net, &config_file)?.ok_or(AppError::NoRig)?;
     let index = rig
         .lights
         .iter()
@@ -538,7 +395,17 @@ pub fn lights_test(light: &str, net: &NetArgs) -> Result<(), AppError> {
                 .collect::<Vec<_>>()
                 .join(", "),
         })?;
-    let config = mqtt_config(&rig, net, None, false)?.ok_or(AppError::NoBroker)?;
+    let (broker, room, settings) = net_target(net)?;
+    let topics = Topics::new(&room);
+    let config = BusConfig {
+        broker,
+        client_id: format!("sanctum-lights-{}", std::process::id()),
+        settings,
+        router: Router::deaf(topics.clone()),
+        topics,
+        discovery: Vec::new(),
+        instance: None,
+    };
     let broker = config.broker.to_string();
     let specs = light_specs(&rig)?;
     current_thread()?.block_on(async {
@@ -549,11 +416,14 @@ pub fn lights_test(light: &str, net: &NetArgs) -> Result<(), AppError> {
             bus.shutdown(Duration::from_millis(200)).await;
             return Err(AppError::NotConnected(broker));
         }
-        println!("fading `{light}` there and back (6 s)…");
+        crate::console::say(&format!("fading `{light}` there and back (6 s)…"));
         bus.handle().send(BusMsg::TestFade(index));
         tokio::time::sleep(Duration::from_millis(6_500)).await;
         let stats = bus.shutdown(Duration::from_secs(2)).await;
-        println!("done: {} light message(s) sent", stats.light_messages);
+        crate::console::say(&format!(
+            "done: {} light message(s) sent",
+            stats.light_messages
+        ));
         Ok(())
     })
 }

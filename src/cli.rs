@@ -40,6 +40,40 @@ pub enum CliCommand {
         /// Broker and room, overriding the rig.
         #[command(flatten)]
         net: NetArgs,
+        /// Saving and resuming the position.
+        #[command(flatten)]
+        keep: KeepArgs,
+    },
+    /// Run as the room's daemon: wait idle for `start <ceremony>` from a phone, Home
+    /// Assistant, a button or `sanctum send`, run it, and wait again.
+    ///
+    /// Loads every ceremony folder of the library that runs on the room's rig. Resumes a
+    /// ceremony that was running when sanctum crashed or the power went. Reloads the library
+    /// and rig when they are edited (or on SIGHUP). Stops gently on SIGTERM or Ctrl-C.
+    Daemon {
+        /// The config file (default: $SANCTUM_CONFIG, then
+        /// $XDG_CONFIG_HOME/sanctum/sanctum.toml, then /etc/sanctum/sanctum.toml).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The folder of ceremony folders (overrides the config's `library`).
+        #[arg(long, value_name = "DIR")]
+        library: Option<PathBuf>,
+        /// The room's rig (overrides the config's `rig`; default: rig.toml in the library or
+        /// a parent).
+        #[arg(long, value_name = "FILE")]
+        rig: Option<PathBuf>,
+        /// MQTT broker, e.g. mqtt://127.0.0.1:1883 (overrides the config and the rig).
+        #[arg(long, value_name = "URL")]
+        broker: Option<String>,
+        /// Room name used in topics (overrides the config and the rig).
+        #[arg(long, value_name = "NAME", value_parser = room_name)]
+        room: Option<String>,
+        /// Where the sound goes (overrides the config and the rig); see `sanctum devices`.
+        #[arg(long, value_name = "OUTPUT")]
+        output: Option<String>,
+        /// Saving and resuming the position.
+        #[command(flatten)]
+        keep: KeepArgs,
     },
     /// Render a whole ceremony offline into a WAV file, through the same mixer `run` uses.
     ///
@@ -87,7 +121,8 @@ pub enum CliCommand {
         #[command(flatten)]
         net: NetArgs,
     },
-    /// Print the room's retained state from the broker (what a phone app shows).
+    /// Print the room's retained state from the broker (what a phone app shows); exits 1 if
+    /// the room is offline.
     Status {
         /// Rig, broker and room.
         #[command(flatten)]
@@ -132,21 +167,45 @@ pub enum LightsCommand {
     },
 }
 
+/// Where the room's position is saved, and whether to resume it.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct KeepArgs {
+    /// Where the position is saved (default: the config's `state_dir`, then
+    /// $STATE_DIRECTORY, then $XDG_STATE_HOME/sanctum, then /var/lib/sanctum).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Ignore a saved position: do not resume.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Start even if another live sanctum runs this room (it then stops obeying).
+    #[arg(long)]
+    pub force: bool,
+}
+
 /// Where the broker is, overriding the rig. Passwords never go on the command line: they come
 /// from the rig's `password_env` or `password_file`.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct NetArgs {
-    /// The rig file (default: rig.toml in the current folder or the nearest parent; for
-    /// `run`, the one beside the ceremony).
+    /// The config file (default: $SANCTUM_CONFIG, then
+    /// $XDG_CONFIG_HOME/sanctum/sanctum.toml, then /etc/sanctum/sanctum.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The rig file (default: the config's rig, else rig.toml in the current folder or the
+    /// nearest parent; for `run`, the one beside the ceremony).
     #[arg(long, value_name = "FILE")]
     pub rig: Option<PathBuf>,
     /// MQTT broker, e.g. mqtt://127.0.0.1:1883 or mqtts://broker.lan:8883.
     #[arg(long, value_name = "URL")]
     pub broker: Option<String>,
     /// Room name used in topics (`sanctum/<room>/…`).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = room_name)]
     pub room: Option<String>,
     /// Do not connect to any broker, whatever the rig says (lights and remotes stay idle).
     #[arg(long, conflicts_with = "broker")]
     pub no_mqtt: bool,
+}
+
+/// A room name that is one safe topic level (see [`crate::mqtt::topics::check_room`]).
+fn room_name(text: &str) -> Result<String, String> {
+    crate::mqtt::topics::check_room(text).map(|()| text.to_owned())
 }

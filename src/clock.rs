@@ -11,6 +11,8 @@ use tokio::time::Instant;
 pub struct Clock {
     origin: Instant,
     wall_origin: SystemTime,
+    /// Engine time at `origin`.
+    base: Duration,
     speed: f64,
 }
 
@@ -18,9 +20,18 @@ impl Clock {
     /// Starts engine time at zero now, running `speed` times faster than real time.
     #[must_use]
     pub fn start(speed: f64) -> Self {
+        Self::start_at(speed, Duration::ZERO)
+    }
+
+    /// Starts engine time at `base` now: a resumed ceremony whose phase began `base` ago can
+    /// then be entered at engine time `base` with its start at engine time zero, even right
+    /// after a reboot (when the monotonic clock cannot reach that far back).
+    #[must_use]
+    pub fn start_at(speed: f64, base: Duration) -> Self {
         Self {
             origin: Instant::now(),
             wall_origin: SystemTime::now(),
+            base,
             speed: sane(speed),
         }
     }
@@ -44,20 +55,31 @@ impl Clock {
     /// Engine time now.
     #[must_use]
     pub fn now(&self) -> Duration {
-        self.origin.elapsed().mul_f64(self.speed)
+        self.base + self.origin.elapsed().mul_f64(self.speed)
     }
 
-    /// The real instant at which engine time reaches `t`.
+    /// The real instant at which engine time reaches `t` (now, for times already past).
     #[must_use]
     pub fn instant_at(&self, t: Duration) -> Instant {
-        self.origin + t.div_f64(self.speed)
+        self.origin + t.saturating_sub(self.base).div_f64(self.speed)
     }
 
-    /// The wall-clock time at which engine time reaches `t` (for state shown to people).
+    /// The wall-clock time at which engine time reaches (or reached) `t` (for state shown to
+    /// people).
     #[must_use]
     pub fn wall_at(&self, t: Duration) -> SystemTime {
-        self.wall_origin + t.div_f64(self.speed)
+        if t >= self.base {
+            self.wall_origin + (t - self.base).div_f64(self.speed)
+        } else {
+            self.wall_origin - (self.base - t).div_f64(self.speed)
+        }
     }
+}
+
+/// The wall-clock time now (for saved positions and journal entries).
+#[must_use]
+pub fn wall_now() -> SystemTime {
+    SystemTime::now()
 }
 
 /// `speed` if it is a positive number, else 1.

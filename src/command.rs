@@ -6,8 +6,11 @@ use std::fmt;
 /// Something a person asks of a running ceremony.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Command {
-    /// Start the ceremony at its first phase (or the phase given to `run --from`).
+    /// Start the ceremony at its first phase (or the phase given to `run --from`): the one
+    /// `run` was given, or the daemon's only ceremony.
     Start,
+    /// Start this ceremony of the daemon's library (`start sex-medicine`).
+    StartCeremony(String),
     /// Move to the next phase (finishes the ceremony after the last one).
     Next,
     /// Go back to the previous phase.
@@ -38,6 +41,9 @@ pub enum CommandError {
     /// `goto` without a phase id.
     #[error("`goto` needs a phase id, like `goto soaking`")]
     MissingPhase,
+    /// More than one word after `start` or `goto`.
+    #[error("`{0}` takes one name, like `{1}`")]
+    OneName(&'static str, &'static str),
     /// Words after a command that takes none.
     #[error("`{0}` takes no argument")]
     UnexpectedArgument(String),
@@ -61,8 +67,14 @@ impl Command {
         };
         let verb = word.to_ascii_lowercase();
         let rest: Vec<&str> = words.collect();
+        if verb == "start" {
+            return match rest.as_slice() {
+                [] => Ok(Self::Start),
+                [name] => Ok(Self::StartCeremony((*name).to_owned())),
+                _ => Err(CommandError::OneName("start", "start sex-medicine")),
+            };
+        }
         let simple = match verb.as_str() {
-            "start" => Some(Self::Start),
             "next" | "skip" => Some(Self::Next),
             "prev" | "previous" | "back" => Some(Self::Prev),
             "pause" => Some(Self::Pause),
@@ -78,7 +90,7 @@ impl Command {
             (Some(_), _) => Err(CommandError::UnexpectedArgument(verb)),
             (None, [phase]) => Ok(Self::Goto((*phase).to_owned())),
             (None, []) => Err(CommandError::MissingPhase),
-            (None, _) => Err(CommandError::UnexpectedArgument("goto".to_owned())),
+            (None, _) => Err(CommandError::OneName("goto", "goto soaking")),
         }
     }
 }
@@ -87,6 +99,7 @@ impl fmt::Display for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Start => f.write_str("start"),
+            Self::StartCeremony(name) => write!(f, "start {name}"),
             Self::Next => f.write_str("next"),
             Self::Prev => f.write_str("prev"),
             Self::Goto(phase) => write!(f, "goto {phase}"),
@@ -111,6 +124,14 @@ mod tests {
             Ok(Command::Goto("soaking".into()))
         );
         assert_eq!(Command::parse("previous"), Ok(Command::Prev));
+        assert_eq!(
+            Command::parse("START sex-medicine"),
+            Ok(Command::StartCeremony("sex-medicine".into()))
+        );
+        assert_eq!(
+            Command::StartCeremony("demo".into()).to_string(),
+            "start demo"
+        );
         for word in Command::WORDS.iter().filter(|w| **w != "goto") {
             let cmd = Command::parse(word).expect("documented word");
             assert_eq!(cmd.to_string(), *word);
@@ -124,6 +145,10 @@ mod tests {
         assert!(matches!(
             Command::parse("dance"),
             Err(CommandError::Unknown(_))
+        ));
+        assert!(matches!(
+            Command::parse("start a b"),
+            Err(CommandError::OneName("start", _))
         ));
         assert!(matches!(
             Command::parse("next now"),

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use sanctum::app;
 use sanctum::cli::{Cli, CliCommand, LightsCommand};
+use sanctum::room::Exit;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -17,7 +18,34 @@ fn main() -> ExitCode {
             speed,
             output,
             net,
-        } => app::run_ceremony(&ceremony, from.as_deref(), speed, output.as_deref(), &net),
+            keep,
+        } => app::run(
+            &ceremony,
+            from.as_deref(),
+            speed,
+            output.as_deref(),
+            &net,
+            &keep,
+        )
+        .map(exit_code),
+        CliCommand::Daemon {
+            config,
+            library,
+            rig,
+            broker,
+            room,
+            output,
+            keep,
+        } => app::daemon(&app::DaemonArgs {
+            config,
+            library,
+            rig,
+            broker,
+            room,
+            output,
+            keep,
+        })
+        .map(exit_code),
         CliCommand::Render {
             ceremony,
             out,
@@ -36,19 +64,30 @@ fn main() -> ExitCode {
                 rate,
                 float,
             },
-        ),
-        CliCommand::Send { command, all, net } => app::send(&command, all, &net),
-        CliCommand::Status { net } => app::status(&net),
+        )
+        .map(|()| ExitCode::SUCCESS),
+        CliCommand::Send { command, all, net } => {
+            app::send(&command, all, &net).map(|()| ExitCode::SUCCESS)
+        }
+        CliCommand::Status { net } => app::status(&net).map(|()| ExitCode::SUCCESS),
         CliCommand::Lights {
             command: LightsCommand::Test { light, net },
-        } => app::lights_test(&light, &net),
+        } => app::lights_test(&light, &net).map(|()| ExitCode::SUCCESS),
         CliCommand::Devices => return app::devices(),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
-            eprintln!("sanctum: {err}");
+            sanctum::console::warn(&format!("sanctum: {err}\n"));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// A room that quit at once on a second signal ends like a process killed by SIGINT.
+fn exit_code(exit: Exit) -> ExitCode {
+    match exit {
+        Exit::Done => ExitCode::SUCCESS,
+        Exit::Quit => ExitCode::from(130),
     }
 }

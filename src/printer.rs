@@ -34,6 +34,7 @@ pub fn describe(event: &Event, ceremony: &Ceremony, rig: &Rig) -> String {
                 Trigger::Prev => "prev",
                 Trigger::Goto => "goto",
                 Trigger::Auto => "time",
+                Trigger::Resume => "resume after a restart",
             };
             let mut text = format!(
                 "{time}  ▶ phase {}/{} {id}: {title} ({how}; by {why})",

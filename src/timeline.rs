@@ -8,6 +8,8 @@
 //! exactly the room that playing through would reach. Each step applies only the cues that are
 //! due, so its cost follows the number of changes, not the number of cues.
 
+mod resume;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +18,8 @@ use crate::lights::target::{Effect, LightTarget};
 use crate::model::{Advance, Ceremony, Cue, LayerPatch, Rig, Source};
 use crate::tween::{Curve, Ramp};
 use crate::units::Decibels;
+
+pub use resume::{Place, ResumeError};
 
 /// How far one `louder`/`softer` moves the master.
 pub const VOLUME_STEP_DB: f32 = 3.0;
@@ -138,6 +142,8 @@ pub enum Trigger {
     Goto,
     /// The previous phase's time ran out.
     Auto,
+    /// sanctum came back after a crash or restart and took up where it was.
+    Resume,
 }
 
 /// How a ceremony ended.

@@ -12,6 +12,12 @@ use std::time::Duration;
 
 use toml::{Table, Value};
 
+/// A fresh state folder for one `sanctum` process, so that no test resumes another's
+/// ceremony (and none touches the machine's /var/lib/sanctum).
+fn fresh_state() -> std::path::PathBuf {
+    tempfile::tempdir().expect("tempdir").keep()
+}
+
 /// The device rate and layout cpal negotiates with the `file` plugin (design §6).
 const RATE: usize = 48_000;
 /// Every bed in `sounds/` is normalised to this RMS over its loop (`sounds/README.md`,
@@ -435,6 +441,7 @@ fn record_demo(plan: &Plan) -> Recording {
     .expect("write .asoundrc");
     let started = std::time::Instant::now();
     let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_sanctum"))
+        .env("STATE_DIRECTORY", fresh_state())
         .args(["run", "scenes/demo", "--output", "default", "--no-mqtt"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("HOME", home.path())

@@ -7,7 +7,7 @@ mod mqtt_support;
 
 use std::time::Duration;
 
-use mqtt_support::{Daemon, Mosquitto, Msg, Recorder, json, mosquitto_pub};
+use mqtt_support::{Daemon, Mosquitto, Msg, Recorder, json, mosquitto_pub, says};
 
 const STATE: &str = "sanctum/fixture/state";
 
@@ -60,7 +60,7 @@ fn retained_commands_are_ignored_live_ones_and_bindings_advance() {
     rec.wait_for(Duration::from_secs(10), phase_is("one"))
         .unwrap_or_else(|| panic!("the ceremony started: {}", daemon.stderr()));
     rec.wait_for(Duration::from_secs(3), |m| {
-        m.topic == "sanctum/fixture/status" && m.payload == "online"
+        m.topic == "sanctum/fixture/status" && says(m, "online")
     })
     .expect("online");
     // Give the retained messages every chance to act.
@@ -252,11 +252,11 @@ fn the_last_will_says_offline_when_the_daemon_dies() {
     let broker = Mosquitto::start();
     let rec = Recorder::new(broker.port, &["sanctum/fixture/status"]);
     let mut daemon = start_daemon(&broker);
-    rec.wait_for(Duration::from_secs(10), |m| m.payload == "online")
+    rec.wait_for(Duration::from_secs(10), |m| says(m, "online"))
         .unwrap_or_else(|| panic!("online: {}", daemon.stderr()));
     daemon.child.kill().unwrap();
     daemon.child.wait().unwrap();
-    rec.wait_for(Duration::from_secs(5), |m| m.payload == "offline")
+    rec.wait_for(Duration::from_secs(5), |m| says(m, "offline"))
         .expect("the broker published the Last Will");
     let r = Recorder::new(broker.port, &["sanctum/fixture/status"]);
     let m = r
@@ -265,5 +265,5 @@ fn the_last_will_says_offline_when_the_daemon_dies() {
         })
         .expect("retained status");
     assert!(m.retain);
-    assert_eq!(m.payload, "offline");
+    assert!(says(&m, "offline"), "{}", m.payload);
 }

@@ -9,7 +9,13 @@ mod mqtt_support;
 use std::process::Command;
 use std::time::Duration;
 
-use mqtt_support::{Daemon, Mosquitto, Recorder, json, mosquitto_pub};
+use mqtt_support::{Daemon, Mosquitto, Recorder, json, mosquitto_pub, says};
+
+/// A fresh state folder for one `sanctum` process, so that no test resumes another's
+/// ceremony (and none touches the machine's /var/lib/sanctum).
+fn fresh_state() -> std::path::PathBuf {
+    tempfile::tempdir().expect("tempdir").keep()
+}
 
 fn retained(port: u16, topic: &str) -> Option<mqtt_support::Msg> {
     let r = Recorder::new(port, &[topic]);
@@ -50,7 +56,7 @@ fn the_demo_publishes_state_status_and_lights_and_follows_a_live_next() {
     // A fresh subscriber (a phone app opening) sees retained state and status.
     let status = retained(broker.port, "sanctum/test/status").expect("status");
     assert!(status.retain);
-    assert_eq!(status.payload, "online");
+    assert!(says(&status, "online"), "{}", status.payload);
     let state = retained(broker.port, "sanctum/test/state").expect("state");
     assert!(state.retain);
     let v = json(&state);
@@ -61,6 +67,7 @@ fn the_demo_publishes_state_status_and_lights_and_follows_a_live_next() {
 
     // `sanctum status` prints it.
     let out = Command::new(assert_cmd::cargo::cargo_bin("sanctum"))
+        .env("STATE_DIRECTORY", fresh_state())
         .args(["status", "--broker", &url, "--room", "test"])
         .output()
         .unwrap();
@@ -85,6 +92,7 @@ fn the_demo_publishes_state_status_and_lights_and_follows_a_live_next() {
     // `sanctum send` is a phone in a terminal.
     std::thread::sleep(Duration::from_millis(400));
     let out = Command::new(assert_cmd::cargo::cargo_bin("sanctum"))
+        .env("STATE_DIRECTORY", fresh_state())
         .args(["send", "goto", "deepen", "--broker", &url, "--room", "test"])
         .output()
         .unwrap();
@@ -113,7 +121,7 @@ fn the_demo_publishes_state_status_and_lights_and_follows_a_live_next() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let status = retained(broker.port, "sanctum/test/status").expect("status");
-    assert_eq!(status.payload, "offline");
+    assert!(says(&status, "offline"), "{}", status.payload);
     let state = retained(broker.port, "sanctum/test/state").expect("state");
     assert_eq!(json(&state)["mode"], "stopped");
 }
@@ -133,6 +141,13 @@ fn without_a_broker_the_ceremony_goes_on_and_says_so_once() {
         "--speed",
         "10",
     ]);
+    let waited = std::time::Instant::now();
+    while !daemon.stderr().contains("failed to reach the broker")
+        && waited.elapsed() < Duration::from_secs(15)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Several reconnects (backoff at most 1 s) later, still one warning.
     std::thread::sleep(Duration::from_millis(2_500));
     assert!(daemon.running(), "{}", daemon.stderr());
     let log = daemon.stderr();
@@ -149,6 +164,7 @@ fn lights_test_fades_one_light_there_and_back() {
     let broker = Mosquitto::start();
     let rec = Recorder::new(broker.port, &["zigbee2mqtt/#", "sanctum/#", "cmnd/#"]);
     let out = Command::new(assert_cmd::cargo::cargo_bin("sanctum"))
+        .env("STATE_DIRECTORY", fresh_state())
         .args(["lights", "test", "candle", "--rig", "scenes/demo/rig.toml"])
         .args(["--broker", &broker.url()])
         .output()
@@ -181,6 +197,7 @@ fn lights_test_fades_one_light_there_and_back() {
         "only the tested light, and no availability that would mask a daemon: {msgs:?}"
     );
     let unknown = Command::new(assert_cmd::cargo::cargo_bin("sanctum"))
+        .env("STATE_DIRECTORY", fresh_state())
         .args(["lights", "test", "nope", "--rig", "scenes/demo/rig.toml"])
         .args(["--broker", &broker.url()])
         .output()

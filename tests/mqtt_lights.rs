@@ -7,7 +7,7 @@ mod mqtt_support;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use mqtt_support::{BusThread, Mosquitto, Msg, Recorder, json, spec};
+use mqtt_support::{BusThread, Mosquitto, Msg, Recorder, json, says, spec};
 use sanctum::lights::curve::DeviceCurve;
 use sanctum::lights::target::{Effect, LightTarget};
 use sanctum::model::LightOptionsDef;
@@ -296,7 +296,7 @@ fn after_a_broker_restart_every_light_holds_its_current_target() {
     let back = broker.restart();
     // The daemon is back within its 1 s backoff; the recorder gets its queue.
     let online = rec.wait_for(Duration::from_secs(4), |m| {
-        m.topic == "sanctum/restart/status" && m.payload == "online"
+        m.topic == "sanctum/restart/status" && says(m, "online")
     });
     assert!(
         online.is_some(),

@@ -11,6 +11,12 @@ use std::time::Duration;
 
 use mqtt_support::{Daemon, Mosquitto, write};
 
+/// A fresh state folder for one `sanctum` process, so that no test resumes another's
+/// ceremony (and none touches the machine's /var/lib/sanctum).
+fn fresh_state() -> std::path::PathBuf {
+    tempfile::tempdir().expect("tempdir").keep()
+}
+
 fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")
         .args(args)
@@ -141,6 +147,7 @@ impl Tls {
 
 fn sanctum(args: &[&str]) -> Output {
     Command::new(assert_cmd::cargo::cargo_bin("sanctum"))
+        .env("STATE_DIRECTORY", fresh_state())
         .args(args)
         .output()
         .expect("sanctum runs")

@@ -18,6 +18,12 @@ use std::time::{Duration, Instant};
 use audio_support::{SINE_HZ, hz, peak, sine_mixer, sine_peak};
 use sanctum::audio::{AudioBackend, AudioHandle, AudioProcessor, PcmFormat, PipeBackend};
 
+/// A fresh state folder for one `sanctum` process, so that no test resumes another's
+/// ceremony (and none touches the machine's /var/lib/sanctum).
+fn fresh_state() -> std::path::PathBuf {
+    tempfile::tempdir().expect("tempdir").keep()
+}
+
 const RATE: u32 = 48_000;
 /// s16le stereo.
 const FRAME: usize = 4;
@@ -246,6 +252,7 @@ fn run_plays_a_ceremony_into_a_fifo() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fifo = dir.path().join("snapfifo");
     let child = Command::new(assert_cmd::cargo::cargo_bin("sanctum"))
+        .env("STATE_DIRECTORY", fresh_state())
         .arg("run")
         .arg("tests/fixtures/engine")
         .arg("--output")

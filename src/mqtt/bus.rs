@@ -19,8 +19,9 @@ use tokio::task::JoinHandle;
 use super::connection::{self, Broker, ConnectionError};
 use super::remote::{Routed, Router};
 use super::state;
-use super::topics::{OFFLINE, ONLINE, Topics};
+use super::topics::Topics;
 use crate::clock::Clock;
+use crate::instance::Instance;
 use crate::lights::Publish;
 use crate::lights::controller::LightController;
 use crate::lights::target::LightTarget;
@@ -54,9 +55,10 @@ pub struct BusConfig {
     pub router: Router,
     /// Retained Home Assistant discovery configs (empty when discovery is off).
     pub discovery: Vec<Publish>,
-    /// Publish availability (`online`, Last Will and clean `offline`) on the status topic.
-    /// Off for helpers such as `sanctum lights test`, which must not mask a running daemon.
-    pub availability: bool,
+    /// Publish availability (`online`, Last Will and clean `offline`, each naming this
+    /// instance) on the status topic. `None` for helpers such as `sanctum lights test`, which
+    /// must not mask a running daemon.
+    pub instance: Option<Instance>,
 }
 
 /// Something for the bus to do.
@@ -154,13 +156,14 @@ impl Bus {
         clock: Clock,
         requests: mpsc::Sender<Request>,
     ) -> Result<Self, ConnectionError> {
-        let will = (config.topics.status.clone(), OFFLINE.to_owned());
-        let opts = connection::mqtt_options(
-            &config.client_id,
-            &config.broker,
-            &config.settings,
-            Some(will),
-        )?;
+        let will = config.instance.as_ref().map(|i| {
+            (
+                config.topics.status.clone(),
+                state::status_payload(false, i),
+            )
+        });
+        let opts =
+            connection::mqtt_options(&config.client_id, &config.broker, &config.settings, will)?;
         let (client, mut eventloop) = AsyncClient::new(opts, REQUEST_CAPACITY);
         eventloop.set_network_options(connection::network_options());
         let (tx, rx) = mpsc::unbounded_channel();
@@ -180,7 +183,8 @@ impl Bus {
             clock,
             requests,
             retained,
-            availability: config.availability,
+            instance: config.instance,
+            superseded: false,
             connected: false,
             backoff: MIN_BACKOFF,
             last_error: None,
@@ -229,7 +233,9 @@ struct Task {
     requests: mpsc::Sender<Request>,
     /// Retained messages by topic, re-published after every connect.
     retained: BTreeMap<String, String>,
-    availability: bool,
+    instance: Option<Instance>,
+    /// Another instance took this room over (`--force`): publish and obey nothing more.
+    superseded: bool,
     connected: bool,
     backoff: Duration,
     last_error: Option<String>,
@@ -274,10 +280,7 @@ impl Task {
         if !self.connected {
             return self.stats;
         }
-        if self.availability {
-            let status = self.topics.status.clone();
-            self.publish(&status, OFFLINE, true);
-        }
+        self.announce(false);
         let _ = self.client.try_disconnect();
         let _ = tokio::time::timeout(within, async {
             loop {
@@ -384,10 +387,7 @@ impl Task {
         {
             tracing::warn!("failed to subscribe: {err}");
         }
-        if self.availability {
-            let status = self.topics.status.clone();
-            self.publish(&status, ONLINE, true);
-        }
+        self.announce(true);
         self.republish_retained();
         let now = self.clock.now();
         for p in self.controller.current_commands(now) {
@@ -409,9 +409,48 @@ impl Task {
         }
     }
 
+    /// Publishes this instance's availability (retained), if it publishes any.
+    fn announce(&mut self, online: bool) {
+        if self.superseded {
+            return;
+        }
+        if let Some(me) = &self.instance {
+            let payload = state::status_payload(online, me);
+            let topic = self.topics.status.clone();
+            self.publish(&topic, &payload, true);
+        }
+    }
+
+    /// Another message on the room's status topic: our own echo, another instance's Last
+    /// Will (which must not leave the room marked offline while we run: say `online` again),
+    /// or another instance coming online live, which means it took the room over.
+    fn on_status(&mut self, payload: &[u8], retained: bool) {
+        let Some(me) = &self.instance else {
+            return;
+        };
+        let Some(seen) = state::read_status(payload) else {
+            return;
+        };
+        if seen.instance.as_deref() == Some(me.id.as_str()) || self.superseded {
+            return;
+        }
+        if !seen.online {
+            tracing::debug!("another instance's offline status; this room is still online");
+            self.announce(true);
+        } else if !retained {
+            tracing::error!(
+                "another sanctum (pid {} on {}) took this room over; this one stops publishing and obeying commands",
+                seen.pid.map_or_else(|| "?".to_owned(), |p| p.to_string()),
+                seen.host.as_deref().unwrap_or("?")
+            );
+            self.superseded = true;
+        }
+    }
+
     fn on_routed(&mut self, routed: Routed) {
         let event_topic = self.topics.event.clone();
         match routed {
+            Routed::Request(_) if self.superseded => {}
             Routed::Request(request) => {
                 tracing::info!("{} (from {})", request.command, request.source);
                 let event = state::command_event(&request);
@@ -431,12 +470,10 @@ impl Task {
                 self.publish(&event_topic, &event, false);
             }
             Routed::HomeAssistantOnline => {
-                if self.availability {
-                    let status = self.topics.status.clone();
-                    self.publish(&status, ONLINE, true);
-                }
+                self.announce(true);
                 self.republish_retained();
             }
+            Routed::Status { payload, retained } => self.on_status(&payload, retained),
             Routed::Ignored(why) => tracing::trace!("ignored: {why}"),
         }
     }
@@ -456,7 +493,7 @@ impl Task {
     /// `try_publish`: retained messages at QoS 1, everything else at QoS 0. Dropped (and
     /// counted) while disconnected or when rumqttc's queue is full.
     fn publish(&mut self, topic: &str, payload: &str, retain: bool) {
-        if !self.connected {
+        if !self.connected || self.superseded {
             self.stats.dropped += 1;
             return;
         }

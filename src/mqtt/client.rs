@@ -79,51 +79,59 @@ pub async fn send(
         })?
 }
 
-/// Reads the retained message on `topic` (the room's state).
+/// How long to wait after the broker acknowledges a subscription for a retained message
+/// (mosquitto sends it right after the SUBACK; on loopback it takes well under 10 ms).
+pub const RETAINED_SETTLE: Duration = Duration::from_millis(400);
+
+/// Reads the retained message on `topic`: `Ok(None)` when nothing is retained there.
 ///
 /// # Errors
-/// A [`ClientError`] when the broker cannot be reached or nothing is retained there.
-pub async fn retained(
+/// A [`ClientError`] when the broker cannot be reached or does not answer in time.
+pub async fn peek_retained(
     broker: &Broker,
     settings: &MqttSettings,
     topic: &str,
     within: Duration,
-) -> Result<String, ClientError> {
+) -> Result<Option<String>, ClientError> {
     let opts = connection::mqtt_options(&client_id("status"), broker, settings, None)?;
     let (client, mut el) = AsyncClient::new(opts, 16);
     el.set_network_options(connection::network_options());
-    let mut subscribed = false;
     let work = async {
+        let mut settle: Option<tokio::time::Instant> = None;
         loop {
-            match el.poll().await {
+            let event = match settle {
+                Some(until) => match tokio::time::timeout_at(until, el.poll()).await {
+                    Ok(e) => e,
+                    Err(_) => {
+                        let _ = client.try_disconnect();
+                        return Ok(None);
+                    }
+                },
+                None => el.poll().await,
+            };
+            match event {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     client
                         .try_subscribe(topic, QoS::AtLeastOnce)
                         .map_err(|e| ClientError::Connect(e.to_string()))?;
                 }
                 Ok(Event::Incoming(Packet::SubAck(_))) => {
-                    // Retained messages are sent right after the SubAck; give them a moment.
-                    subscribed = true;
+                    settle = Some(tokio::time::Instant::now() + RETAINED_SETTLE);
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) if p.topic == topic => {
                     let _ = client.try_disconnect();
-                    return Ok(String::from_utf8_lossy(&p.payload).into_owned());
-                }
-                Ok(Event::Incoming(Packet::PingResp)) if subscribed => {
-                    return Err(ClientError::NoState(topic.to_owned()));
+                    return Ok(Some(String::from_utf8_lossy(&p.payload).into_owned()));
                 }
                 Ok(_) => {}
                 Err(e) => return Err(ClientError::Connect(connection::describe(broker, &e))),
             }
         }
     };
-    match tokio::time::timeout(within, work).await {
-        Ok(r) => r,
-        Err(_) if subscribed => Err(ClientError::NoState(topic.to_owned())),
-        Err(_) => Err(ClientError::Timeout {
-            what: "read the state",
+    tokio::time::timeout(within, work)
+        .await
+        .map_err(|_| ClientError::Timeout {
+            what: "read a retained message",
             broker: broker.to_string(),
             secs: within.as_secs(),
-        }),
-    }
+        })?
 }

@@ -1,6 +1,6 @@
-//! Home Assistant MQTT discovery (reference §4): retained config messages for a phase
-//! `select`, `next`/`pause`/`stop` `button`s and a phase-end `timestamp` sensor, all on one
-//! device per room. Pure: it builds the messages; it must not publish them or decide when
+//! Home Assistant MQTT discovery (reference §4): retained config messages for a ceremony
+//! `select` (choosing one starts it), a phase `select`, `next`/`pause`/`stop` `button`s and a
+//! phase-end `timestamp` sensor, all on one device per room. Pure: it builds the messages; it must not publish them or decide when
 //! (the bus publishes them on every connect and when Home Assistant says `online`).
 
 use serde_json::{Value, json};
@@ -11,9 +11,10 @@ use crate::lights::Publish;
 /// Home Assistant's default discovery prefix.
 pub const PREFIX: &str = "homeassistant";
 
-/// The discovery config messages (retained) for a room running a ceremony with `phases`.
+/// The discovery config messages (retained) for a room offering `ceremonies` (library ids)
+/// and running one with `phases`.
 #[must_use]
-pub fn configs(topics: &Topics, phases: &[String]) -> Vec<Publish> {
+pub fn configs(topics: &Topics, phases: &[String], ceremonies: &[String]) -> Vec<Publish> {
     let room = &topics.room;
     let node = format!("sanctum_{}", object_id(room));
     let device = json!({
@@ -29,6 +30,7 @@ pub fn configs(topics: &Topics, phases: &[String]) -> Vec<Publish> {
             "unique_id": format!("{node}_{id}"),
             "object_id": format!("{node}_{id}"),
             "availability_topic": topics.status,
+            "availability_template": "{{ value_json.status }}",
             "payload_available": ONLINE,
             "payload_not_available": OFFLINE,
             "device": device,
@@ -46,6 +48,15 @@ pub fn configs(topics: &Topics, phases: &[String]) -> Vec<Publish> {
             retain: true,
         });
     };
+    push(
+        "select",
+        "ceremony",
+        common("Ceremony", "ceremony"),
+        json!({"command_topic": topics.cmd, "command_template": "start {{ value }}",
+               "state_topic": topics.state,
+               "value_template": "{{ value_json.ceremony if value_json.ceremony else 'None' }}",
+               "options": ceremonies, "icon": "mdi:candle"}),
+    );
     push(
         "select",
         "phase",
@@ -96,7 +107,11 @@ mod tests {
     #[test]
     fn select_buttons_and_sensor() {
         let topics = Topics::new("temple");
-        let msgs = configs(&topics, &["arrive".into(), "soaking".into()]);
+        let msgs = configs(
+            &topics,
+            &["arrive".into(), "soaking".into()],
+            &["sex-medicine".into()],
+        );
         assert!(msgs.iter().all(|m| m.retain));
         let find = |t: &str| -> Value {
             let m = msgs.iter().find(|m| m.topic == t).expect(t);
@@ -108,6 +123,11 @@ mod tests {
         assert_eq!(select["options"], json!(["arrive", "soaking"]));
         assert_eq!(select["availability_topic"], "sanctum/temple/status");
         assert_eq!(select["unique_id"], "sanctum_temple_phase");
+        assert_eq!(select["availability_template"], "{{ value_json.status }}");
+        let ceremony = find("homeassistant/select/sanctum_temple/ceremony/config");
+        assert_eq!(ceremony["options"], json!(["sex-medicine"]));
+        assert_eq!(ceremony["command_topic"], "sanctum/temple/cmd");
+        assert_eq!(ceremony["command_template"], "start {{ value }}");
         for press in ["next", "pause", "stop"] {
             let b = find(&format!(
                 "homeassistant/button/sanctum_temple/{press}/config"

@@ -1,8 +1,10 @@
-//! The engine's MQTT output: turns engine events into bus work. Light moves go to the light
+//! The room's MQTT output: turns engine events into bus work. Light moves go to the light
 //! controller (`Action::Light` → `apply`, `Paused`/`Resumed` → `pause`/`resume`); phase,
 //! pause, volume and ending changes refresh the retained state and phase; cues, sounds and
-//! ignored commands become event lines. It must not block, publish by itself or read the
-//! clock other than through the run's [`Clock`] (for wall-clock timestamps).
+//! ignored commands become event lines; the room's idle state (with the ceremonies it
+//! offers) and Home Assistant discovery follow the library. It must not block, publish by
+//! itself or read the clock other than through the run's [`Clock`] (for wall-clock
+//! timestamps).
 //!
 //! The lights run on real time, whatever `--speed` says: engine times and fade lengths are
 //! divided by the run's speed on the way to the bus (whose clock is
@@ -12,7 +14,8 @@
 use std::time::Duration;
 
 use super::bus::{BusHandle, BusMsg};
-use super::state;
+use super::discovery;
+use super::state::{self, Offer};
 use super::topics::Topics;
 use crate::clock::Clock;
 use crate::lights::Publish;
@@ -25,8 +28,11 @@ pub struct MqttOutput {
     bus: BusHandle,
     topics: Topics,
     clock: Clock,
+    offers: Vec<Offer>,
+    discovery: bool,
     last_state: String,
     last_phase: String,
+    last_discovery: Vec<String>,
 }
 
 impl MqttOutput {
@@ -37,9 +43,47 @@ impl MqttOutput {
             bus,
             topics,
             clock,
+            offers: Vec::new(),
+            discovery: false,
             last_state: String::new(),
             last_phase: String::new(),
+            last_discovery: Vec::new(),
         }
+    }
+
+    /// Also publishes Home Assistant discovery, following the library and the ceremony.
+    #[must_use]
+    pub fn with_discovery(mut self, on: bool) -> Self {
+        self.discovery = on;
+        self
+    }
+
+    /// The ceremonies the room offers (in the state, and in Home Assistant's select).
+    pub fn set_offers(&mut self, offers: Vec<Offer>) {
+        self.offers = offers;
+    }
+
+    /// Publishes an event line.
+    pub fn event(&self, line: String) {
+        self.publish(&self.topics.event, line, false);
+    }
+
+    /// Publishes discovery for `timeline`'s phases (or, idle, every offered ceremony's
+    /// phases) if it changed. Retained, so the bus re-publishes it after every reconnect.
+    pub fn refresh_discovery(&mut self, phases: Vec<String>) {
+        if !self.discovery {
+            return;
+        }
+        let ids: Vec<String> = self.offers.iter().map(|o| o.id.clone()).collect();
+        let configs = discovery::configs(&self.topics, &phases, &ids);
+        let payloads: Vec<String> = configs.iter().map(|p| p.payload.clone()).collect();
+        if payloads == self.last_discovery {
+            return;
+        }
+        for p in configs {
+            self.bus.send(BusMsg::Publish(p));
+        }
+        self.last_discovery = payloads;
     }
 
     fn publish(&self, topic: &str, payload: String, retain: bool) {
@@ -55,11 +99,11 @@ impl MqttOutput {
         t.div_f64(self.clock.speed())
     }
 
-    /// Publishes the retained state and phase if they changed.
-    pub fn refresh_state(&mut self, timeline: &Timeline, at: Duration) {
+    /// Publishes the retained state and phase if they changed (`None`: the room is idle).
+    pub fn refresh_state(&mut self, timeline: Option<&Timeline>, at: Duration) {
         let clock = self.clock;
         let wall = move |t| clock.wall_at(t);
-        let s = state::state_payload(timeline, at, &wall);
+        let s = state::state_payload(timeline, at, &wall, &self.offers);
         if s != self.last_state {
             self.publish(&self.topics.state, s.clone(), true);
             self.last_state = s;
@@ -100,7 +144,7 @@ impl Output for MqttOutput {
         if let Some(line) = state::event_payload(event, timeline, &wall) {
             self.publish(&self.topics.event, line, false);
         }
-        self.refresh_state(timeline, event.at);
+        self.refresh_state(Some(timeline), event.at);
     }
 }
 

@@ -1,7 +1,9 @@
 //! Reads incoming MQTT messages into engine requests: plain-text and JSON commands on the
 //! room's and every room's command topics, phase ids from a Home Assistant `select`, and
-//! Zigbee2MQTT remote actions bound in the rig. Pure: it owns the subscription list and the
-//! routing rules; it must not talk to a broker, touch the engine or read the clock.
+//! Zigbee2MQTT remote actions bound in the rig; and other instances' availability on the
+//! room's status topic. Pure: it owns the subscription list and the routing rules; it must
+//! not talk to a broker, touch the engine or read the clock. Whether a phase or ceremony
+//! exists is the room's to say (they change with the running ceremony and the library).
 //!
 //! Rules (reference §2.5, §5): messages that arrive **retained** on command or remote topics
 //! are ignored (a retained `next` would advance the ceremony on every restart); empty
@@ -36,6 +38,13 @@ pub enum Routed {
     },
     /// Home Assistant came online: publish discovery and state again.
     HomeAssistantOnline,
+    /// A message on the room's status topic (ours, or another instance's).
+    Status {
+        /// What it says.
+        payload: Vec<u8>,
+        /// Whether the broker kept it (it was there before we subscribed).
+        retained: bool,
+    },
     /// Nothing to do (retained, empty, an unbound action, a device's plain state update…).
     Ignored(&'static str),
 }
@@ -53,22 +62,17 @@ struct Binding {
 #[derive(Debug, Clone)]
 pub struct Router {
     topics: Topics,
-    phases: Vec<String>,
     bindings: Vec<Binding>,
     discovery: bool,
     listen: bool,
+    status: bool,
 }
 
 impl Router {
-    /// A router for `topics`, checking `goto` against `phases` and mapping `remotes`' actions.
-    /// With `discovery`, it also listens for Home Assistant's birth message.
+    /// A router for `topics`, mapping `remotes`' actions. With `discovery`, it also listens
+    /// for Home Assistant's birth message.
     #[must_use]
-    pub fn new(
-        topics: Topics,
-        phases: Vec<String>,
-        remotes: &[RemoteDef],
-        discovery: bool,
-    ) -> Self {
+    pub fn new(topics: Topics, remotes: &[RemoteDef], discovery: bool) -> Self {
         let bindings = remotes
             .iter()
             .map(|r| Binding {
@@ -79,11 +83,18 @@ impl Router {
             .collect();
         Self {
             topics,
-            phases,
             bindings,
             discovery,
             listen: true,
+            status: false,
         }
+    }
+
+    /// Also listens on the room's status topic, to see other instances come and go.
+    #[must_use]
+    pub fn watching_status(mut self) -> Self {
+        self.status = true;
+        self
     }
 
     /// A router that subscribes to nothing (for helpers such as `sanctum lights test`, which
@@ -92,7 +103,7 @@ impl Router {
     pub fn deaf(topics: Topics) -> Self {
         Self {
             listen: false,
-            ..Self::new(topics, Vec::new(), &[], false)
+            ..Self::new(topics, &[], false)
         }
     }
 
@@ -110,6 +121,9 @@ impl Router {
         ];
         if self.discovery {
             out.push(self.topics.ha_status.clone());
+        }
+        if self.status {
+            out.push(self.topics.status.clone());
         }
         for b in &self.bindings {
             out.push(b.json_topic.clone());
@@ -135,6 +149,12 @@ impl Router {
                 Ok("") => Routed::Ignored("empty payload"),
                 Ok(t) => self.goto(topic, t, format!("mqtt:{topic}")),
                 Err(r) => r,
+            };
+        }
+        if self.status && topic == self.topics.status {
+            return Routed::Status {
+                payload: payload.to_vec(),
+                retained,
             };
         }
         if self.discovery && topic == self.topics.ha_status {
@@ -200,16 +220,6 @@ impl Router {
         if phase.split_whitespace().count() != 1 {
             return reject(topic, format!("`{}` is not a phase id", clip(phase)));
         }
-        if !self.phases.is_empty() && !self.phases.iter().any(|p| p == phase) {
-            return reject(
-                topic,
-                format!(
-                    "the ceremony has no phase `{}`; expected one of {}",
-                    clip(phase),
-                    self.phases.join(", ")
-                ),
-            );
-        }
         Routed::Request(Request {
             command: Command::Goto(phase.to_owned()),
             source,
@@ -242,7 +252,8 @@ fn plain_command(t: &str) -> Result<Command, String> {
     Command::parse(t).map_err(|e| e.to_string())
 }
 
-/// `{"cmd":"goto","phase":"soaking"}`, `{"cmd":"next"}` or `{"phase":"soaking"}`.
+/// `{"cmd":"goto","phase":"soaking"}`, `{"cmd":"next"}`, `{"phase":"soaking"}` or
+/// `{"cmd":"start","ceremony":"sex-medicine"}`.
 fn json_command(t: &str) -> Result<Command, String> {
     let v: Value = serde_json::from_str(t).map_err(|e| format!("failed to read the JSON: {e}"))?;
     let Value::Object(map) = v else {
@@ -262,6 +273,14 @@ fn json_command(t: &str) -> Result<Command, String> {
         None => field("command")?,
     };
     let phase = field("phase")?;
+    if let Some(name) = field("ceremony")? {
+        return match (cmd, phase) {
+            (Some(c), None) if c.trim().eq_ignore_ascii_case("start") => {
+                Command::parse(&format!("start {}", name.trim())).map_err(|e| e.to_string())
+            }
+            _ => Err("failed to read the JSON command: `ceremony` only goes with `start`".into()),
+        };
+    }
     match (cmd, phase) {
         (Some(c), Some(p)) if c.trim().eq_ignore_ascii_case("goto") => {
             Ok(Command::Goto(p.trim().to_owned()))
@@ -352,12 +371,7 @@ mod tests {
                 },
             ],
         };
-        Router::new(
-            Topics::new("temple"),
-            vec!["arrive".into(), "soaking".into()],
-            &[remote],
-            true,
-        )
+        Router::new(Topics::new("temple"), &[remote], true).watching_status()
     }
 
     fn command(r: &Routed) -> Option<&Command> {
@@ -385,6 +399,14 @@ mod tests {
             (br#"{"cmd":"next"}"#, Command::Next),
             (br#"{"command":"PAUSE"}"#, Command::Pause),
             (br#"{"phase":"arrive"}"#, Command::Goto("arrive".into())),
+            (
+                br#"{"cmd":"start","ceremony":"sex-medicine"}"#,
+                Command::StartCeremony("sex-medicine".into()),
+            ),
+            (
+                b"start sex-medicine",
+                Command::StartCeremony("sex-medicine".into()),
+            ),
             (br#""stop""#, Command::Stop),
             (b"PRESS", Command::Next),
             (b"OFF", Command::Pause),
@@ -432,14 +454,17 @@ mod tests {
         );
         assert!(rejected(&r.route(
             "sanctum/temple/phase/set",
-            b"dance",
+            b"two words",
             false
         )));
-        assert!(rejected(&r.route(
-            "sanctum/temple/cmd",
-            b"goto dance",
-            false
-        )));
+        assert!(matches!(
+            r.route("sanctum/temple/status", b"online", true),
+            Routed::Status { retained: true, .. }
+        ));
+        assert!(
+            r.subscriptions()
+                .contains(&"sanctum/temple/status".to_owned())
+        );
         assert!(matches!(
             r.route("homeassistant/status", b"online", false),
             Routed::HomeAssistantOnline
@@ -508,6 +533,7 @@ mod tests {
         insta::assert_snapshot!(why(br#"{"cmd":5}"#), @"failed to read the JSON command: `cmd` must be a string");
         insta::assert_snapshot!(why(br#"{"cmd":"next","phase":"x"}"#), @"failed to read the JSON command: `phase` only goes with `goto`, not `next`");
         insta::assert_snapshot!(why(br#"{}"#), @"failed to read the JSON command: expected `cmd` or `phase`");
+        insta::assert_snapshot!(why(br#"{"cmd":"next","ceremony":"x"}"#), @"failed to read the JSON command: `ceremony` only goes with `start`");
         insta::assert_snapshot!(why(b"[1,2]"), @"unknown command `[1,2]`; expected one of start, next, prev, goto, pause, resume, stop, louder, softer");
         assert!(why(br#"{"cmd":"#).starts_with("failed to read the JSON:"));
         let huge = vec![b'x'; MAX_COMMAND_BYTES + 1];

@@ -7,20 +7,51 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
+use crate::instance::Instance;
 use crate::run::Request;
 use crate::timeline::{Action, EndKind, Event, Mode, Timeline, Trigger};
 
 /// Maps engine time to wall-clock time (the run's [`crate::clock::Clock::wall_at`]).
 pub type Wall<'a> = &'a dyn Fn(Duration) -> SystemTime;
 
-/// The retained `sanctum/<room>/state` JSON at engine time `now`.
+/// A ceremony a room can start: its library id and title.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer {
+    /// Library id (`start <id>`).
+    pub id: String,
+    /// Human title.
+    pub title: String,
+}
+
+/// The retained `sanctum/<room>/state` JSON at engine time `now`, for the ceremony running
+/// (`None`: the room is idle) and the ceremonies the room offers.
 ///
-/// Fields: `ceremony`, `ceremony_title`, `mode` (`idle`, `running`, `paused`, `stopping`,
-/// `finishing`, `stopped`, `finished`), `phase`, `title`, `index` (0-based), `phases`,
-/// `paused`, `volume_db`, `phase_started_at` and `phase_ends_at` (ISO-8601 with
-/// offset; `phase_ends_at` is `null` while a phase waits for a trigger or is paused).
+/// Fields: `ceremony` (library id, `null` when idle), `ceremony_title`, `mode` (`idle`,
+/// `running`, `paused`, `stopping`, `finishing`, `stopped`, `finished`), `phase`, `title`,
+/// `guidance`, `index` (0-based), `phases`, `paused`, `volume_db`, `phase_started_at` and
+/// `phase_ends_at` (ISO-8601 with offset; `phase_ends_at` is `null` while a phase waits for
+/// a trigger or is paused), `phase_min_s` (the phase's `min`, if any) and `ceremonies` (each
+/// `{id, title}`, what `start <id>` accepts).
 #[must_use]
-pub fn state_payload(timeline: &Timeline, now: Duration, wall: Wall<'_>) -> String {
+pub fn state_payload(
+    timeline: Option<&Timeline>,
+    now: Duration,
+    wall: Wall<'_>,
+    offers: &[Offer],
+) -> String {
+    let ceremonies: Vec<Value> = offers
+        .iter()
+        .map(|o| json!({"id": o.id, "title": o.title}))
+        .collect();
+    let Some(timeline) = timeline else {
+        return json!({
+            "ceremony": null, "ceremony_title": null, "mode": "idle", "phase": null,
+            "title": null, "guidance": null, "index": null, "phases": 0, "paused": false,
+            "volume_db": null, "phase_started_at": null, "phase_ends_at": null,
+            "phase_min_s": null, "ceremonies": ceremonies,
+        })
+        .to_string();
+    };
     let status = timeline.status(now);
     let ceremony = timeline.ceremony();
     let phase = status.phase.and_then(|i| ceremony.phases.get(i));
@@ -30,12 +61,15 @@ pub fn state_payload(timeline: &Timeline, now: Duration, wall: Wall<'_>) -> Stri
         "mode": mode_name(status.mode),
         "phase": phase.map(|p| p.id.as_str()),
         "title": phase.map(|p| p.title.as_str()),
+        "guidance": phase.and_then(|p| p.guidance.as_deref()),
         "index": status.phase,
         "phases": ceremony.phases.len(),
         "paused": status.mode == Mode::Paused,
         "volume_db": round2(f64::from(status.volume.0)),
         "phase_started_at": status.phase_started_at.map(|t| iso8601(wall(t))),
         "phase_ends_at": status.phase_ends_at.map(|t| iso8601(wall(t))),
+        "phase_min_s": phase.and_then(|p| p.min).map(|m| round2(m.as_secs_f64())),
+        "ceremonies": ceremonies,
     });
     v.to_string()
 }
@@ -43,12 +77,78 @@ pub fn state_payload(timeline: &Timeline, now: Duration, wall: Wall<'_>) -> Stri
 /// The retained `sanctum/<room>/phase` payload: the current phase id, or the mode
 /// (`idle`, `stopping`, `finished`…) when no phase runs.
 #[must_use]
-pub fn phase_payload(timeline: &Timeline, now: Duration) -> String {
+pub fn phase_payload(timeline: Option<&Timeline>, now: Duration) -> String {
+    let Some(timeline) = timeline else {
+        return "idle".to_owned();
+    };
     let status = timeline.status(now);
     match status.phase.and_then(|i| timeline.ceremony().phases.get(i)) {
         Some(p) => p.id.clone(),
         None => mode_name(status.mode).to_owned(),
     }
+}
+
+/// The retained `sanctum/<room>/status` payload, also the Last Will: availability with the
+/// instance that publishes it, e.g.
+/// `{"status":"online","instance":"pi-412-19a3f","host":"pi","pid":412,"since":"…"}`.
+#[must_use]
+pub fn status_payload(online: bool, instance: &Instance) -> String {
+    json!({
+        "status": if online { super::topics::ONLINE } else { super::topics::OFFLINE },
+        "instance": instance.id,
+        "host": instance.host,
+        "pid": instance.pid,
+        "since": iso8601(instance.started),
+    })
+    .to_string()
+}
+
+/// A room's availability as read from its `status` topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Availability {
+    /// `online`.
+    pub online: bool,
+    /// The instance that published it (`None` for a bare `online`/`offline`).
+    pub instance: Option<String>,
+    /// Its host.
+    pub host: Option<String>,
+    /// Its pid.
+    pub pid: Option<u64>,
+    /// Since when it runs.
+    pub since: Option<String>,
+}
+
+/// Reads a `status` payload (JSON as [`status_payload`] writes, or a bare `online` /
+/// `offline`); `None` if it is neither.
+#[must_use]
+pub fn read_status(payload: &[u8]) -> Option<Availability> {
+    let text = std::str::from_utf8(payload).ok()?.trim();
+    let bare = |online| Availability {
+        online,
+        instance: None,
+        host: None,
+        pid: None,
+        since: None,
+    };
+    match text {
+        super::topics::ONLINE => return Some(bare(true)),
+        super::topics::OFFLINE => return Some(bare(false)),
+        _ => {}
+    }
+    let v: Value = serde_json::from_str(text).ok()?;
+    let online = match v.get("status")?.as_str()? {
+        super::topics::ONLINE => true,
+        super::topics::OFFLINE => false,
+        _ => return None,
+    };
+    let field = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    Some(Availability {
+        online,
+        instance: field("instance"),
+        host: field("host"),
+        pid: v.get("pid").and_then(Value::as_u64),
+        since: field("since"),
+    })
 }
 
 fn mode_name(mode: Mode) -> &'static str {
@@ -70,6 +170,7 @@ fn trigger_name(t: Trigger) -> &'static str {
         Trigger::Prev => "prev",
         Trigger::Goto => "goto",
         Trigger::Auto => "auto",
+        Trigger::Resume => "resume",
     }
 }
 
@@ -217,18 +318,33 @@ mod tests {
                 .expect("fixture loads");
         let mut tl = Timeline::new(Arc::new(loaded.ceremony), loaded.rig);
         let wall = |t: Duration| UNIX_EPOCH + Duration::from_secs(1_777_663_800) + t;
+        let offers = [Offer {
+            id: "mqtt".into(),
+            title: "MQTT fixture".into(),
+        }];
         let idle: Value =
-            serde_json::from_str(&state_payload(&tl, Duration::ZERO, &wall)).expect("json");
+            serde_json::from_str(&state_payload(None, Duration::ZERO, &wall, &offers))
+                .expect("json");
         assert_eq!(idle["mode"], "idle");
         assert!(idle["phase"].is_null());
-        assert_eq!(phase_payload(&tl, Duration::ZERO), "idle");
+        assert_eq!(
+            idle["ceremonies"],
+            json!([{"id": "mqtt", "title": "MQTT fixture"}])
+        );
+        assert_eq!(phase_payload(None, Duration::ZERO), "idle");
+        let fresh: Value =
+            serde_json::from_str(&state_payload(Some(&tl), Duration::ZERO, &wall, &offers))
+                .expect("json");
+        assert_eq!(fresh["mode"], "idle");
+        assert_eq!(phase_payload(Some(&tl), Duration::ZERO), "idle");
         let mut events = Vec::new();
         tl.command(Duration::ZERO, &Command::Start, &mut events)
             .expect("start");
         tl.command(Duration::from_secs(5), &Command::Next, &mut events)
             .expect("next");
         let now = Duration::from_secs(6);
-        let v: Value = serde_json::from_str(&state_payload(&tl, now, &wall)).expect("json");
+        let v: Value =
+            serde_json::from_str(&state_payload(Some(&tl), now, &wall, &offers)).expect("json");
         assert_eq!(v["ceremony"], "mqtt");
         assert_eq!(v["phase"], "two");
         assert_eq!(v["title"], "Two");
@@ -238,10 +354,11 @@ mod tests {
         assert_eq!(v["mode"], "running");
         assert_eq!(v["phase_started_at"], "2026-05-01T19:30:05.000+00:00");
         assert!(v["phase_ends_at"].is_null(), "manual phases have no end");
-        assert_eq!(phase_payload(&tl, now), "two");
+        assert_eq!(phase_payload(Some(&tl), now), "two");
         tl.command(now, &Command::Pause, &mut events)
             .expect("pause");
-        let v: Value = serde_json::from_str(&state_payload(&tl, now, &wall)).expect("json");
+        let v: Value =
+            serde_json::from_str(&state_payload(Some(&tl), now, &wall, &offers)).expect("json");
         assert_eq!(
             (v["paused"].clone(), v["mode"].clone()),
             (json!(true), json!("paused"))
@@ -258,6 +375,25 @@ mod tests {
         );
         assert!(lines.iter().any(|l| l["event"] == "paused"));
         assert!(lines.iter().all(|l| l["event"] != "light"));
+    }
+
+    #[test]
+    fn status_carries_the_instance_and_reads_back() {
+        let me = Instance {
+            id: "pi-412-1".into(),
+            host: "pi".into(),
+            pid: 412,
+            started: UNIX_EPOCH,
+        };
+        let on = read_status(status_payload(true, &me).as_bytes()).expect("reads");
+        assert!(on.online);
+        assert_eq!(on.instance.as_deref(), Some("pi-412-1"));
+        assert_eq!((on.host.as_deref(), on.pid), (Some("pi"), Some(412)));
+        let off = read_status(status_payload(false, &me).as_bytes()).expect("reads");
+        assert!(!off.online);
+        assert_eq!(read_status(b"online").map(|a| a.online), Some(true));
+        assert!(read_status(b"maybe").is_none());
+        assert!(read_status(br#"{"status":"sleepy"}"#).is_none());
     }
 
     #[test]

@@ -29,6 +29,28 @@ pub const ONLINE: &str = "online";
 /// Availability payload after a clean disconnect or as the Last Will.
 pub const OFFLINE: &str = "offline";
 
+/// Checks a room name: it becomes one level of every topic (`sanctum/<room>/…`), so it may
+/// only use letters, digits, `-` and `_` (no `/`, no wildcards, no spaces), and `all` is
+/// taken by the every-room command topic.
+///
+/// # Errors
+/// Says what is wrong, lowercase.
+pub fn check_room(room: &str) -> Result<(), String> {
+    let ok = !room.is_empty()
+        && room
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !ok {
+        return Err(format!(
+            "room name `{room}` may only use letters, digits, `-` and `_`"
+        ));
+    }
+    if room == "all" {
+        return Err("room name `all` is taken: `sanctum/all/cmd` speaks to every room".into());
+    }
+    Ok(())
+}
+
 impl Topics {
     /// The topics of `room`.
     #[must_use]
@@ -51,6 +73,16 @@ impl Topics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn room_names_are_one_safe_topic_level() {
+        for good in ["temple", "room-2", "a_b"] {
+            assert_eq!(check_room(good), Ok(()));
+        }
+        for bad in ["", "a/b", "#", "+", "two words", "all"] {
+            assert!(check_room(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn follows_the_contract() {

@@ -13,6 +13,12 @@ use std::time::{Duration, Instant};
 
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 
+/// A fresh state folder for one `sanctum` process, so that no test resumes another's
+/// ceremony (and none touches the machine's /var/lib/sanctum).
+pub fn fresh_state() -> std::path::PathBuf {
+    tempfile::tempdir().expect("tempdir").keep()
+}
+
 /// A private mosquitto.
 pub struct Mosquitto {
     child: Option<Child>,
@@ -299,6 +305,14 @@ pub fn json(m: &Msg) -> serde_json::Value {
     serde_json::from_str(&m.payload).unwrap_or(serde_json::Value::Null)
 }
 
+/// Whether `m` is a status message saying `what` (`online` or `offline`); the status is JSON
+/// naming the instance.
+pub fn says(m: &Msg, what: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(&m.payload)
+        .ok()
+        .is_some_and(|v| v["status"] == what)
+}
+
 /// Writes `text` to `path`.
 pub fn write(path: &Path, text: &str) {
     let mut f = std::fs::File::create(path).expect("create");
@@ -321,6 +335,7 @@ impl Daemon {
         let stderr = dir.path().join("stderr");
         let err = std::fs::File::create(&stderr).expect("stderr file");
         let child = Command::new(assert_cmd::cargo::cargo_bin("sanctum"))
+            .env("STATE_DIRECTORY", fresh_state())
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -380,9 +395,11 @@ impl BusThread {
             client_id: format!("bus-{}-{}", std::process::id(), free_port()),
             settings: sanctum::model::MqttSettings::default(),
             topics: topics.clone(),
-            router: Router::new(topics, vec!["one".into(), "two".into()], &[], false),
+            router: Router::new(topics, &[], false).watching_status(),
             discovery: Vec::new(),
-            availability: true,
+            instance: Some(sanctum::instance::Instance::this(
+                std::time::SystemTime::now(),
+            )),
         };
         let clock = sanctum::clock::Clock::start(speed);
         let (req_tx, requests) = tokio::sync::mpsc::channel(64);

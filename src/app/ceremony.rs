@@ -1,0 +1,236 @@
+//! `sanctum run` and `sanctum daemon`: both open one room (see [`crate::room`]); `run`
+//! starts its ceremony at once and ends with it, `daemon` waits for `start <ceremony>`.
+//! This file only turns arguments and the config into a [`RoomSpec`] and reports the end.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::AppError;
+use crate::audio::OutputSpec;
+use crate::cli::{KeepArgs, NetArgs};
+use crate::config;
+use crate::library::{Library, LibraryError};
+use crate::render::ManualAfter;
+use crate::room::setup::{self, RoomSpec};
+use crate::room::{Exit, Plan};
+use crate::settings::{self, Settings};
+use crate::sound::SoundError;
+
+/// The arguments of `sanctum daemon`.
+#[derive(Debug, Clone, Default)]
+pub struct DaemonArgs {
+    /// `--config`.
+    pub config: Option<PathBuf>,
+    /// `--library`.
+    pub library: Option<PathBuf>,
+    /// `--rig`.
+    pub rig: Option<PathBuf>,
+    /// `--broker`.
+    pub broker: Option<String>,
+    /// `--room`.
+    pub room: Option<String>,
+    /// `--output`.
+    pub output: Option<String>,
+    /// `--state-dir`, `--fresh`, `--force`.
+    pub keep: KeepArgs,
+}
+
+/// `sanctum run`: a room that starts `ceremony` at once and ends with it.
+///
+/// # Errors
+/// Fails when the ceremony does not load, `--from` is unknown, another instance runs the
+/// room, the output cannot open, or the runtime cannot start.
+pub fn run(
+    ceremony: &Path,
+    from: Option<&str>,
+    speed: f64,
+    output: Option<&str>,
+    net: &NetArgs,
+    keep: &KeepArgs,
+) -> Result<Exit, AppError> {
+    let loaded = match config::load_ceremony(ceremony, net.rig.as_deref()) {
+        Ok(loaded) => loaded,
+        Err(diags) => {
+            crate::console::warn(&diags.to_string());
+            return Err(AppError::Invalid(diags.len()));
+        }
+    };
+    if let Some(id) = from
+        && loaded.ceremony.phase_index(id).is_none()
+    {
+        let ids: Vec<&str> = loaded
+            .ceremony
+            .phases
+            .iter()
+            .map(|p| p.id.as_str())
+            .collect();
+        return Err(AppError::UnknownPhase(id.to_owned(), ids.join(", ")));
+    }
+    let spec_text = output.unwrap_or(&loaded.rig.audio.output).to_owned();
+    let spec = OutputSpec::parse(&spec_text).map_err(SoundError::Spec)?;
+    if let OutputSpec::Wav(path) = &spec {
+        crate::console::say(
+            "`wav:` renders offline, on virtual time (as `sanctum render --float`, manual phases at their minimum times)",
+        );
+        let job = super::RenderJob {
+            out: path,
+            manual_after: ManualAfter::Min,
+            rate: 48_000,
+            float: true,
+        };
+        let mut timeline = crate::timeline::Timeline::new(Arc::new(loaded.ceremony), loaded.rig);
+        if let Some(id) = from {
+            timeline
+                .start_from(id)
+                .map_err(|id| AppError::UnknownPhase(id, String::new()))?;
+        }
+        return super::render_timeline(timeline, ceremony, &job).map(|()| Exit::Done);
+    }
+    let settings =
+        Settings::find(net.config.as_deref(), &settings::real_env).map_err(settings_error)?;
+    let rig = Arc::clone(&loaded.rig);
+    let library = Library::single(Arc::new(loaded.ceremony), Arc::clone(&rig));
+    let id = library.entries()[0].id.clone();
+    let room_spec = RoomSpec {
+        plan: Plan::Once {
+            ceremony: id,
+            from: from.map(str::to_owned),
+        },
+        library,
+        reload: None,
+        speed,
+        output: spec,
+        broker: broker(net.no_mqtt, net.broker.as_ref(), None, &rig),
+        room: net.room.clone().unwrap_or_else(|| rig.room.clone()),
+        state_dir: Some(settings::state_dir(
+            keep.state_dir.as_deref(),
+            &settings,
+            &settings::real_env,
+        )),
+        fresh: keep.fresh,
+        resume_within: settings.resume_within,
+        force: keep.force,
+        terminal: true,
+    };
+    open_and_run(room_spec)
+}
+
+/// `sanctum daemon`: a room that waits for `start <ceremony>`, for as long as it lives.
+///
+/// # Errors
+/// Fails when the config, rig or library folder cannot be read, another instance runs the
+/// room, the output cannot open, or the runtime cannot start.
+pub fn daemon(args: &DaemonArgs) -> Result<Exit, AppError> {
+    let settings =
+        Settings::find(args.config.as_deref(), &settings::real_env).map_err(settings_error)?;
+    if let Some(path) = &settings.path {
+        tracing::info!("config: {}", path.display());
+    }
+    let library_dir = args
+        .library
+        .clone()
+        .or_else(|| settings.library.clone())
+        .ok_or(AppError::NoLibrary)?;
+    let rig_path = args
+        .rig
+        .clone()
+        .or_else(|| settings.rig.clone())
+        .or_else(|| config::find_rig(&library_dir))
+        .ok_or(AppError::NoRig)?;
+    let report = match Library::load(&library_dir, &rig_path) {
+        Ok(report) => report,
+        Err(LibraryError::Rig(_, diags)) => {
+            crate::console::warn(&diags.to_string());
+            return Err(AppError::Invalid(diags.len()));
+        }
+        Err(err) => return Err(AppError::Library(err)),
+    };
+    for (id, diags) in &report.failed {
+        crate::console::warn(&diags.to_string());
+        tracing::error!(
+            "`{id}` has problems (listed above); it is not offered until they are fixed"
+        );
+    }
+    for (folder, own) in &report.other_rig {
+        tracing::info!(
+            "{} runs on its own rig ({}), not this room's; not offered",
+            folder.display(),
+            own.display()
+        );
+    }
+    let rig = Arc::clone(&report.library.rig);
+    tracing::info!(
+        "library {}: {}",
+        library_dir.display(),
+        report.library.ids().join(", ")
+    );
+    let output = args
+        .output
+        .clone()
+        .or_else(|| settings.output.clone())
+        .unwrap_or_else(|| rig.audio.output.clone());
+    let output = OutputSpec::parse(&output).map_err(SoundError::Spec)?;
+    if matches!(output, OutputSpec::Wav(_)) {
+        return Err(AppError::Sound(SoundError::WavOnRealClock));
+    }
+    let spec = RoomSpec {
+        plan: Plan::Daemon,
+        library: report.library,
+        reload: Some((library_dir, rig_path)),
+        speed: 1.0,
+        output,
+        broker: broker(false, args.broker.as_ref(), settings.broker.as_ref(), &rig),
+        room: args
+            .room
+            .clone()
+            .or_else(|| settings.room.clone())
+            .unwrap_or_else(|| rig.room.clone()),
+        state_dir: Some(settings::state_dir(
+            args.keep.state_dir.as_deref(),
+            &settings,
+            &settings::real_env,
+        )),
+        fresh: args.keep.fresh,
+        resume_within: settings.resume_within,
+        force: args.keep.force,
+        terminal: false,
+    };
+    open_and_run(spec)
+}
+
+fn broker(
+    off: bool,
+    flag: Option<&String>,
+    config: Option<&String>,
+    rig: &crate::model::Rig,
+) -> Option<String> {
+    if off {
+        return None;
+    }
+    flag.or(config).or(rig.broker.as_ref()).cloned()
+}
+
+fn settings_error(err: settings::SettingsError) -> AppError {
+    if let settings::SettingsError::Invalid(diags) = &err {
+        crate::console::warn(&diags.to_string());
+    }
+    AppError::Settings(err)
+}
+
+fn open_and_run(spec: RoomSpec) -> Result<Exit, AppError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(async {
+        let opened = setup::open(spec).await?;
+        let exit = opened
+            .room
+            .run(opened.requests, opened.signals, opened.edits)
+            .await;
+        drop(opened.watcher);
+        Ok::<Exit, AppError>(exit)
+    });
+    // The terminal reader blocks on stdin in a thread of its own; do not wait for it.
+    runtime.shutdown_background();
+    result
+}

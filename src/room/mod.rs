@@ -1,0 +1,622 @@
+//! The room: what outlives one ceremony (the sound output, the light bus, state publishing,
+//! the saved position) and the loop that swaps a ceremony engine in on `start` and out when it
+//! finishes or stops. `sanctum daemon` is a room that waits idle for `start <ceremony>`;
+//! `sanctum run` is a room that starts one ceremony at once and exits when it ends. The whole
+//! loop is one `select!` over the engine's next deadline, requests, signals, edits and a
+//! one-second tick; the engine decides, the room waits and delivers.
+
+mod reload;
+pub mod setup;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::clock::Clock;
+use crate::command::Command;
+use crate::console;
+use crate::instance::Instance;
+use crate::library::{Entry, Library};
+use crate::mqtt::state::{self, Offer};
+use crate::mqtt::{Bus, MqttOutput};
+use crate::position::{self, Decision, Position, Saver};
+use crate::printer::describe;
+use crate::run::{Output, Request};
+use crate::shutdown::Signal;
+use crate::sound::Sound;
+use crate::systemd::Notifier;
+use crate::timeline::{Action, Event, Ignored, Mode, Timeline};
+use crate::units::{format_clock, format_duration};
+
+/// How often the room saves a running ceremony's position, at least.
+pub const SAVE_EVERY: Duration = Duration::from_secs(5);
+/// The room's housekeeping tick (saving, watchdog).
+const TICK: Duration = Duration::from_secs(1);
+
+/// What the room does with ceremonies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// Start this ceremony of the library at once (at `from`, if given), and end with it.
+    Once {
+        /// Library id.
+        ceremony: String,
+        /// `--from`.
+        from: Option<String>,
+    },
+    /// Wait for `start <ceremony>`; return to idle after each one.
+    Daemon,
+}
+
+/// How a room's loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// The ceremony ended (`run`), or a signal stopped the room gently.
+    Done,
+    /// A second signal: the room quit at once.
+    Quit,
+}
+
+/// Where the room saves positions, and what it found saved at start.
+#[derive(Debug)]
+pub struct Persistence {
+    /// Writes positions.
+    pub saver: Saver,
+    /// What the saved position says to do.
+    pub decision: Decision,
+}
+
+/// A running ceremony: its library entry and its engine.
+struct Running {
+    entry: Entry,
+    timeline: Timeline,
+}
+
+/// See the module docs.
+pub struct Room {
+    plan: Plan,
+    library: Library,
+    clock: Clock,
+    instance: Instance,
+    notifier: Notifier,
+    sound: Option<Sound>,
+    mqtt: Option<MqttOutput>,
+    bus: Option<Bus>,
+    persistence: Option<Persistence>,
+    reload: Option<reload::Source>,
+    engine: Option<Running>,
+    events: Vec<Event>,
+    save_due: bool,
+    last_save: Duration,
+    /// A signal asked the room to end; a second one quits at once.
+    signalled: bool,
+    done: bool,
+}
+
+/// The parts a room is built from (see [`setup`]).
+pub struct Parts {
+    /// What the room does.
+    pub plan: Plan,
+    /// The ceremonies it offers, on its rig.
+    pub library: Library,
+    /// Real time ↔ engine time (started at the resumed offset, if any).
+    pub clock: Clock,
+    /// This process.
+    pub instance: Instance,
+    /// systemd.
+    pub notifier: Notifier,
+    /// The sound output, if any.
+    pub sound: Option<Sound>,
+    /// The light bus and its output, if there is a broker.
+    pub mqtt: Option<(Bus, MqttOutput)>,
+    /// Saving and resuming, if on.
+    pub persistence: Option<Persistence>,
+    /// Where edits come from, for hot reload.
+    pub reload: Option<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+impl Room {
+    /// A room from its parts, idle.
+    #[must_use]
+    pub fn new(parts: Parts) -> Self {
+        let (bus, mqtt) = match parts.mqtt {
+            Some((bus, out)) => (Some(bus), Some(out)),
+            None => (None, None),
+        };
+        Self {
+            plan: parts.plan,
+            library: parts.library,
+            clock: parts.clock,
+            instance: parts.instance,
+            notifier: parts.notifier,
+            sound: parts.sound,
+            mqtt,
+            bus,
+            persistence: parts.persistence,
+            reload: parts
+                .reload
+                .map(|(library, rig)| reload::Source { library, rig }),
+            engine: None,
+            events: Vec::new(),
+            save_due: false,
+            last_save: Duration::ZERO,
+            signalled: false,
+            done: false,
+        }
+    }
+
+    /// Runs the room until its plan is done or a signal ends it, then closes the bus
+    /// (delivering what is due, `offline` and a clean disconnect).
+    pub async fn run(
+        mut self,
+        mut requests: mpsc::Receiver<Request>,
+        mut signals: mpsc::Receiver<Signal>,
+        mut edits: Option<mpsc::UnboundedReceiver<Vec<std::path::PathBuf>>>,
+    ) -> Exit {
+        self.offer_library();
+        self.begin();
+        let ready = match &self.engine {
+            Some(r) => format!("running {}", r.entry.id),
+            None => format!(
+                "idle: {} ceremony(ies) to start",
+                self.library.entries().len()
+            ),
+        };
+        self.notifier.ready(&ready);
+        let mut tick = tokio::time::interval(self.tick_every());
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut requests_open = true;
+        let exit = loop {
+            self.flush();
+            if self.done {
+                break Exit::Done;
+            }
+            let wake = self
+                .engine
+                .as_ref()
+                .and_then(|r| r.timeline.next_deadline())
+                .map(|d| self.clock.instant_at(d));
+            tokio::select! {
+                () = sleep_until(wake) => {
+                    let now = self.clock.now();
+                    if let Some(r) = &mut self.engine {
+                        r.timeline.advance(now, &mut self.events);
+                    }
+                }
+                got = requests.recv(), if requests_open => match got {
+                    Some(request) => self.request(&request),
+                    None => requests_open = false,
+                },
+                Some(signal) = signals.recv() => if self.signal(signal) {
+                    break Exit::Quit;
+                },
+                Some(paths) = next_edit(&mut edits) => self.reload(&paths),
+                _ = tick.tick() => self.tick(),
+            }
+        };
+        self.close(exit).await;
+        exit
+    }
+
+    fn tick_every(&self) -> Duration {
+        self.notifier.ping_every().map_or(TICK, |p| p.min(TICK))
+    }
+
+    /// Resumes a saved position, or starts `run`'s ceremony, or waits.
+    fn begin(&mut self) {
+        let decision = self
+            .persistence
+            .as_ref()
+            .map_or(Decision::Idle, |p| p.decision.clone());
+        let wanted = match &self.plan {
+            Plan::Once { ceremony, from } => Some((ceremony.clone(), from.clone())),
+            Plan::Daemon => None,
+        };
+        if let Decision::Refused(why) = &decision {
+            tracing::warn!("not resuming: {why}");
+            self.error_event(&format!("not resuming: {why}"));
+        }
+        if let Decision::Resume {
+            ceremony,
+            place,
+            downtime,
+            note,
+        } = decision
+        {
+            let fits = wanted
+                .as_ref()
+                .is_none_or(|(id, from)| *id == ceremony && from.is_none());
+            if fits && self.resume(&ceremony, &place, downtime, note.as_deref()) {
+                return;
+            }
+        }
+        if let Some((id, from)) = wanted {
+            let request = Request {
+                command: Command::StartCeremony(id),
+                source: "run".to_owned(),
+            };
+            self.start(&request, from.as_deref());
+        } else {
+            self.say("idle: waiting for `start <ceremony>`");
+        }
+    }
+
+    fn resume(
+        &mut self,
+        id: &str,
+        place: &crate::timeline::Place,
+        downtime: Duration,
+        note: Option<&str>,
+    ) -> bool {
+        let Some(entry) = self.library.get(id).cloned() else {
+            return false;
+        };
+        let now = self.clock.now();
+        let mut timeline =
+            Timeline::new(Arc::clone(&entry.ceremony), Arc::clone(&self.library.rig));
+        match timeline.resume(now, place, &mut self.events) {
+            Ok(()) => {
+                let phase = timeline
+                    .status(now)
+                    .phase
+                    .map_or("?", |i| entry.ceremony.phases[i].id.as_str());
+                let line = format!(
+                    "resuming `{id}` at phase `{phase}` after {} away{}",
+                    format_duration(Duration::from_secs(downtime.as_secs())),
+                    note.map(|n| format!(" ({n})")).unwrap_or_default()
+                );
+                tracing::info!("{line}");
+                self.event(state_line("resumed", &line));
+                self.engine = Some(Running { entry, timeline });
+                self.save_due = true;
+                self.refresh_discovery();
+                true
+            }
+            Err(why) => {
+                tracing::warn!("not resuming `{id}`: {why}");
+                self.error_event(&format!("not resuming `{id}`: {why}"));
+                self.save_ended(id, &entry.hash);
+                false
+            }
+        }
+    }
+
+    fn request(&mut self, request: &Request) {
+        let now = self.clock.now();
+        if matches!(request.command, Command::Start | Command::StartCeremony(_)) {
+            self.start(request, None);
+            return;
+        }
+        let Some(running) = &mut self.engine else {
+            self.ignored(
+                request,
+                "no ceremony is running; start one with `start <ceremony>`",
+            );
+            return;
+        };
+        match running
+            .timeline
+            .command(now, &request.command, &mut self.events)
+        {
+            Ok(()) => self.save_due = true,
+            Err(Ignored::UnknownPhase) => {
+                let ids: Vec<&str> = running
+                    .entry
+                    .ceremony
+                    .phases
+                    .iter()
+                    .map(|p| p.id.as_str())
+                    .collect();
+                let why = format!("no such phase; the phases are {}", ids.join(", "));
+                self.ignored(request, &why);
+            }
+            Err(why) => self.ignored(request, &why.to_string()),
+        }
+    }
+
+    /// Starts the ceremony a `start` names (or the only one, or `run`'s).
+    fn start(&mut self, request: &Request, from: Option<&str>) {
+        if let Some(r) = &self.engine {
+            let why = format!("`{}` is running; stop it first", r.entry.id);
+            self.ignored(request, &why);
+            return;
+        }
+        let id = match (&request.command, &self.plan) {
+            (Command::StartCeremony(id), _) => Some(id.clone()),
+            (_, Plan::Once { ceremony, .. }) => Some(ceremony.clone()),
+            _ if self.library.entries().len() == 1 => Some(self.library.entries()[0].id.clone()),
+            _ => None,
+        };
+        let Some(entry) = id.as_deref().and_then(|id| self.library.get(id)).cloned() else {
+            let ids = self.library.ids();
+            let why = match id {
+                Some(id) => format!("no ceremony `{id}` in the library; it has {}", list(&ids)),
+                None => format!("start which ceremony? the library has {}", list(&ids)),
+            };
+            self.ignored(request, &why);
+            return;
+        };
+        let now = self.clock.now();
+        let mut timeline =
+            Timeline::new(Arc::clone(&entry.ceremony), Arc::clone(&self.library.rig));
+        if let Some(from) = from
+            && timeline.start_from(from).is_err()
+        {
+            self.ignored(request, &format!("no phase `{from}`"));
+            return;
+        }
+        // The mixer may still hold the last ceremony's volume; reset it while all is silent.
+        self.events.push(Event {
+            at: now,
+            action: Action::Master {
+                gain: timeline.status(now).volume,
+                fade: Duration::ZERO,
+            },
+        });
+        tracing::info!("starting `{}` ({})", entry.id, request.source);
+        if let Err(why) = timeline.command(now, &Command::Start, &mut self.events) {
+            self.ignored(request, &why.to_string());
+            return;
+        }
+        self.engine = Some(Running { entry, timeline });
+        self.save_due = true;
+        self.refresh_discovery();
+    }
+
+    /// Returns whether the room must quit at once.
+    fn signal(&mut self, signal: Signal) -> bool {
+        if signal == Signal::HangUp && self.plan == Plan::Daemon {
+            tracing::info!("SIGHUP: reloading the library and the rig");
+            self.reload(&[]);
+            return false;
+        }
+        if self.signalled {
+            return true;
+        }
+        self.signalled = true;
+        let now = self.clock.now();
+        let Some(running) = &mut self.engine else {
+            self.done = true;
+            return false;
+        };
+        let stop = Command::Stop;
+        if running
+            .timeline
+            .command(now, &stop, &mut self.events)
+            .is_ok()
+        {
+            self.save_due = true;
+        }
+        false
+    }
+
+    fn tick(&mut self) {
+        let now = self.clock.now();
+        if self.engine.is_some() && now.saturating_sub(self.last_save) >= SAVE_EVERY {
+            self.save_due = true;
+        }
+        // The tick runs at least twice per watchdog period: a ping per tick proves the loop
+        // turns.
+        self.notifier.ping();
+        self.flush();
+    }
+
+    /// Delivers pending events, ends a finished ceremony, and saves if due.
+    fn flush(&mut self) {
+        let events = std::mem::take(&mut self.events);
+        if let Some(r) = &self.engine {
+            for event in &events {
+                if matches!(
+                    event.action,
+                    Action::PhaseStarted { .. }
+                        | Action::Paused
+                        | Action::Resumed
+                        | Action::Master { .. }
+                        | Action::Stopping { .. }
+                        | Action::Finishing { .. }
+                ) {
+                    self.save_due = true;
+                }
+                console::say(&describe(event, r.timeline.ceremony(), r.timeline.rig()));
+                if let Some(sound) = &mut self.sound {
+                    sound.apply(event, &r.timeline);
+                }
+                if let Some(mqtt) = &mut self.mqtt {
+                    mqtt.apply(event, &r.timeline);
+                }
+            }
+        }
+        if self.save_due {
+            self.save();
+        }
+        if self.engine.as_ref().is_some_and(|r| r.timeline.is_ended()) {
+            self.engine = None;
+            let now = self.clock.now();
+            if let Some(mqtt) = &mut self.mqtt {
+                mqtt.refresh_state(None, now);
+            }
+            self.refresh_discovery();
+            if self.signalled || self.plan != Plan::Daemon {
+                self.done = true;
+            } else {
+                self.say("idle: waiting for `start <ceremony>`");
+                self.notifier.status("idle");
+            }
+        }
+    }
+
+    fn save(&mut self) {
+        self.save_due = false;
+        let now = self.clock.now();
+        self.last_save = now;
+        let (Some(p), Some(pos)) = (&self.persistence, self.position(now)) else {
+            return;
+        };
+        p.saver.save(pos);
+    }
+
+    fn save_ended(&self, id: &str, hash: &str) {
+        if let Some(p) = &self.persistence {
+            p.saver.save(Position {
+                version: 1,
+                ceremony: id.to_owned(),
+                hash: hash.to_owned(),
+                phase: String::new(),
+                index: 0,
+                offset_ms: 0,
+                paused: false,
+                volume_db: 0.0,
+                running: false,
+                saved_at_ms: position::unix_ms(self.clock.wall_at(self.clock.now())),
+                instance: self.instance.id.clone(),
+            });
+        }
+    }
+
+    /// The running ceremony's position at `now`.
+    fn position(&self, now: Duration) -> Option<Position> {
+        let r = self.engine.as_ref()?;
+        let status = r.timeline.status(now);
+        let phase = status.phase.map(|i| &r.entry.ceremony.phases[i]);
+        Some(Position {
+            version: 1,
+            ceremony: r.entry.id.clone(),
+            hash: r.entry.hash.clone(),
+            phase: phase.map(|p| p.id.clone()).unwrap_or_default(),
+            index: status.phase.unwrap_or(0),
+            offset_ms: u64::try_from(status.offset.as_millis()).unwrap_or(u64::MAX),
+            paused: status.mode == Mode::Paused,
+            volume_db: status.volume.0,
+            running: matches!(status.mode, Mode::Running | Mode::Paused),
+            saved_at_ms: position::unix_ms(self.clock.wall_at(now)),
+            instance: self.instance.id.clone(),
+        })
+    }
+
+    fn offer_library(&mut self) {
+        let offers: Vec<Offer> = self
+            .library
+            .entries()
+            .iter()
+            .map(|e| Offer {
+                id: e.id.clone(),
+                title: e.ceremony.title.clone(),
+            })
+            .collect();
+        let now = self.clock.now();
+        let engine = self.engine.as_ref().map(|r| &r.timeline);
+        if let Some(mqtt) = &mut self.mqtt {
+            mqtt.set_offers(offers);
+            mqtt.refresh_state(engine, now);
+        }
+        self.refresh_discovery();
+    }
+
+    /// Home Assistant's phase select offers the running ceremony's phases, or (idle) every
+    /// phase of the library.
+    fn refresh_discovery(&mut self) {
+        let mut phases: Vec<String> = Vec::new();
+        let ceremonies: Vec<&Arc<crate::model::Ceremony>> = match &self.engine {
+            Some(r) => vec![&r.entry.ceremony],
+            None => self.library.entries().iter().map(|e| &e.ceremony).collect(),
+        };
+        for c in ceremonies {
+            for p in &c.phases {
+                if !phases.contains(&p.id) {
+                    phases.push(p.id.clone());
+                }
+            }
+        }
+        if let Some(mqtt) = &mut self.mqtt {
+            mqtt.refresh_discovery(phases);
+        }
+    }
+
+    fn ignored(&mut self, request: &Request, why: &str) {
+        let now = self.clock.now();
+        self.say(&format!(
+            "{}  · {} (from {}) ignored: {why}",
+            format_clock(now),
+            request.command,
+            request.source
+        ));
+        if let Some(mqtt) = &mut self.mqtt {
+            mqtt.event(state::ignored_event(request, why));
+        }
+    }
+
+    fn say(&self, line: &str) {
+        console::say(line);
+    }
+
+    fn event(&self, line: String) {
+        if let Some(mqtt) = &self.mqtt {
+            mqtt.event(line);
+        }
+    }
+
+    fn error_event(&self, why: &str) {
+        self.event(serde_json::json!({"event": "error", "error": why}).to_string());
+    }
+
+    /// Ends the room: saves, tells systemd, publishes the final idle state, closes sound and
+    /// bus (with less patience after a second signal).
+    async fn close(mut self, exit: Exit) {
+        self.notifier.stopping();
+        let now = self.clock.now();
+        if exit == Exit::Quit {
+            if let Some(r) = &self.engine {
+                let (id, hash) = (r.entry.id.clone(), r.entry.hash.clone());
+                self.save_ended(&id, &hash);
+            }
+            self.engine = None;
+            if let Some(mqtt) = &mut self.mqtt {
+                mqtt.refresh_state(None, now);
+            }
+        }
+        if let Some(p) = self.persistence.take() {
+            p.saver.finish();
+        }
+        drop(self.sound.take());
+        drop(self.mqtt.take());
+        if let Some(bus) = self.bus.take() {
+            let within = match exit {
+                Exit::Done => Duration::from_secs(2),
+                Exit::Quit => Duration::from_millis(500),
+            };
+            let stats = bus.shutdown(within).await;
+            tracing::debug!(?stats, "mqtt bus stopped");
+        }
+    }
+}
+
+fn state_line(event: &str, text: &str) -> String {
+    serde_json::json!({"event": event, "text": text}).to_string()
+}
+
+fn list(ids: &[String]) -> String {
+    if ids.is_empty() {
+        "no ceremonies".to_owned()
+    } else {
+        ids.iter()
+            .map(|i| format!("`{i}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+async fn next_edit(
+    edits: &mut Option<mpsc::UnboundedReceiver<Vec<std::path::PathBuf>>>,
+) -> Option<Vec<std::path::PathBuf>> {
+    match edits {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(wake: Option<tokio::time::Instant>) {
+    match wake {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
