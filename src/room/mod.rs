@@ -66,10 +66,22 @@ pub struct Persistence {
     pub decision: Decision,
 }
 
-/// A running ceremony: its library entry and its engine.
+/// A running ceremony: its library entry, its engine, and the last phase it entered (kept
+/// through the ending, for the saved position).
 struct Running {
     entry: Entry,
     timeline: Timeline,
+    last_phase: Option<usize>,
+}
+
+impl Running {
+    fn new(entry: Entry, timeline: Timeline) -> Self {
+        Self {
+            entry,
+            timeline,
+            last_phase: None,
+        }
+    }
 }
 
 /// See the module docs.
@@ -267,7 +279,7 @@ impl Room {
                 );
                 tracing::info!("{line}");
                 self.event(state_line("resumed", &line));
-                self.engine = Some(Running { entry, timeline });
+                self.engine = Some(Running::new(entry, timeline));
                 self.save_due = true;
                 self.refresh_discovery();
                 true
@@ -358,7 +370,7 @@ impl Room {
             self.ignored(request, &why.to_string());
             return;
         }
-        self.engine = Some(Running { entry, timeline });
+        self.engine = Some(Running::new(entry, timeline));
         self.save_due = true;
         self.refresh_discovery();
     }
@@ -404,8 +416,11 @@ impl Room {
     /// Delivers pending events, ends a finished ceremony, and saves if due.
     fn flush(&mut self) {
         let events = std::mem::take(&mut self.events);
-        if let Some(r) = &self.engine {
+        if let Some(r) = &mut self.engine {
             for event in &events {
+                if let Action::PhaseStarted { index, .. } = event.action {
+                    r.last_phase = Some(index);
+                }
                 if matches!(
                     event.action,
                     Action::PhaseStarted { .. }
@@ -477,13 +492,14 @@ impl Room {
     fn position(&self, now: Duration) -> Option<Position> {
         let r = self.engine.as_ref()?;
         let status = r.timeline.status(now);
-        let phase = status.phase.map(|i| &r.entry.ceremony.phases[i]);
+        let index = status.phase.or(r.last_phase);
+        let phase = index.map(|i| &r.entry.ceremony.phases[i]);
         Some(Position {
             version: 1,
             ceremony: r.entry.id.clone(),
             hash: r.entry.hash.clone(),
             phase: phase.map(|p| p.id.clone()).unwrap_or_default(),
-            index: status.phase.unwrap_or(0),
+            index: index.unwrap_or(0),
             offset_ms: u64::try_from(status.offset.as_millis()).unwrap_or(u64::MAX),
             paused: status.mode == Mode::Paused,
             volume_db: status.volume.0,
