@@ -8,6 +8,7 @@ packages=(
   openssl                        # the TLS test makes its certificates
   sox pv                         # measuring audio; pacing ALSA's file plugin
   vorbis-tools                   # scripts/gen-sounds.sh (regenerating sounds/)
+  systemd                        # systemd-analyze checks the shipped units
 )
 missing=()
 for p in "${packages[@]}"; do

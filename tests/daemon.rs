@@ -753,3 +753,57 @@ fn sighup_stops_a_run_gently_and_a_broken_stdout_stops_nothing() {
     );
     assert_eq!(v["running"], false, "a stopped ceremony is not resumed");
 }
+
+#[test]
+fn daemon_send_and_status_find_the_room_through_the_config_from_any_folder() {
+    let broker = Mosquitto::start();
+    let url = broker.url();
+    let lib = library();
+    let state = tempfile::tempdir().expect("tempdir");
+    let xdg = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(xdg.path().join("sanctum")).expect("mkdir");
+    std::fs::write(
+        xdg.path().join("sanctum/sanctum.toml"),
+        format!(
+            "rig = \"{lib}/rig.toml\"\nlibrary = \"{lib}\"\nstate_dir = \"{state}\"\nbroker = \"{url}\"\noutput = \"null\"\n",
+            lib = lib.path().display(),
+            state = state.path().display()
+        ),
+    )
+    .expect("config");
+    let rec = Recorder::new(broker.port, &["sanctum/library/#"]);
+    let env = [("XDG_CONFIG_HOME", xdg.path().to_str().expect("utf8"))];
+    let t0 = Instant::now();
+    let daemon = Sanctum::start(&["daemon"], false, &env);
+    state_after(&rec, t0, "idle", |v| v["mode"] == "idle");
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let cli = |args: &[&str]| {
+        Command::new(assert_cmd::cargo::cargo_bin("sanctum"))
+            .args(args)
+            .envs(env)
+            .current_dir(elsewhere.path())
+            .output()
+            .expect("runs")
+    };
+    let at = Instant::now();
+    let sent = cli(&["send", "start", "evening"]);
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    state_after(&rec, at, "evening", |v| v["phase"] == "arrive");
+    let status = cli(&["status"]);
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let v: Value = serde_json::from_slice(&status.stdout).expect("state JSON");
+    assert_eq!(v["ceremony"], "evening");
+    assert!(
+        state.path().join("position-library.json").is_file(),
+        "{}",
+        daemon.log()
+    );
+}
