@@ -807,3 +807,45 @@ fn daemon_send_and_status_find_the_room_through_the_config_from_any_folder() {
         daemon.log()
     );
 }
+
+#[test]
+fn a_second_ctrl_c_quits_at_once_and_still_leaves_the_room_offline_and_not_stopping() {
+    let broker = Mosquitto::start();
+    let url = broker.url();
+    let state = tempfile::tempdir().expect("tempdir");
+    let rec = Recorder::new(broker.port, &["sanctum/library/#"]);
+    let t0 = Instant::now();
+    let mut run = Sanctum::start(
+        &[
+            "run",
+            "tests/fixtures/library/evening",
+            "--output",
+            "null",
+            "--broker",
+            &url,
+            "--state-dir",
+            state.path().to_str().expect("utf8"),
+        ],
+        false,
+        &[],
+    );
+    state_after(&rec, t0, "arrive", |v| v["phase"] == "arrive");
+    run.signal("INT");
+    let stopping = state_after(&rec, t0, "stopping", |v| v["mode"] == "stopping");
+    assert!(stopping["ceremony"] == "evening");
+    let sent = Instant::now();
+    run.signal("INT");
+    let code = run.wait(Duration::from_secs(5)).expect("quits at once");
+    assert_eq!(code.code(), Some(130), "{}", run.log());
+    assert!(
+        sent.elapsed() < Duration::from_secs(2),
+        "did not wait out the 2 s stop fade"
+    );
+    rec.wait_for(Duration::from_secs(3), |m| {
+        m.topic == "sanctum/library/status" && says(m, "offline")
+    })
+    .expect("offline, from sanctum itself");
+    std::thread::sleep(Duration::from_millis(300));
+    let last = rec.on(STATE).last().map(json).expect("state");
+    assert_ne!(last["mode"], "stopping", "never `stopping` forever: {last}");
+}
