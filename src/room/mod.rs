@@ -11,7 +11,7 @@ pub mod setup;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::clock::Clock;
 use crate::command::Command;
@@ -98,6 +98,10 @@ pub struct Room {
     reload: Option<reload::Source>,
     engine: Option<Running>,
     events: Vec<Event>,
+    /// The ceremonies offered, as the state shows them.
+    offers: Vec<Offer>,
+    /// The room's state JSON (as on `sanctum/<room>/state`), for the phone page.
+    feed: watch::Sender<String>,
     save_due: bool,
     last_save: Duration,
     /// A signal asked the room to end; a second one quits at once.
@@ -150,11 +154,20 @@ impl Room {
                 .map(|(library, rig)| reload::Source { library, rig }),
             engine: None,
             events: Vec::new(),
+            offers: Vec::new(),
+            feed: watch::Sender::new(String::new()),
             save_due: false,
             last_save: Duration::ZERO,
             signalled: false,
             done: false,
         }
+    }
+
+    /// The room's state as JSON, the same as the retained `state` topic carries, updated on
+    /// every change, with or without a broker (the phone page follows it).
+    #[must_use]
+    pub fn state_feed(&self) -> watch::Receiver<String> {
+        self.feed.subscribe()
     }
 
     /// Runs the room until its plan is done or a signal ends it, then closes the bus
@@ -444,6 +457,7 @@ impl Room {
         if self.save_due {
             self.save();
         }
+        self.refresh_feed();
         if self.engine.as_ref().is_some_and(|r| r.timeline.is_ended()) {
             self.engine = None;
             let now = self.clock.now();
@@ -451,6 +465,7 @@ impl Room {
                 mqtt.refresh_state(None, now);
             }
             self.refresh_discovery();
+            self.refresh_feed();
             if self.signalled || self.plan != Plan::Daemon {
                 self.done = true;
             } else {
@@ -522,10 +537,28 @@ impl Room {
         let now = self.clock.now();
         let engine = self.engine.as_ref().map(|r| &r.timeline);
         if let Some(mqtt) = &mut self.mqtt {
-            mqtt.set_offers(offers);
+            mqtt.set_offers(offers.clone());
             mqtt.refresh_state(engine, now);
         }
+        self.offers = offers;
         self.refresh_discovery();
+        self.refresh_feed();
+    }
+
+    /// Sends the state JSON to the feed if it changed.
+    fn refresh_feed(&self) {
+        let clock = self.clock;
+        let wall = move |t| clock.wall_at(t);
+        let engine = self.engine.as_ref().map(|r| &r.timeline);
+        let json = state::state_payload(engine, clock.now(), &wall, &self.offers);
+        self.feed.send_if_modified(|old| {
+            if *old == json {
+                false
+            } else {
+                *old = json;
+                true
+            }
+        });
     }
 
     /// Home Assistant's phase select offers the running ceremony's phases, or (idle) every
