@@ -3,8 +3,10 @@
 //! `daemon` (one room each) live in [`ceremony`].
 
 mod ceremony;
+mod journal;
 
 pub use ceremony::{DaemonArgs, daemon, run};
+pub use journal::journal;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -48,6 +50,9 @@ pub enum AppError {
     /// The library folder cannot be read.
     #[error(transparent)]
     Library(crate::library::LibraryError),
+    /// A journal entry cannot be found, read or edited.
+    #[error("{0}")]
+    Journal(String),
     /// `daemon` without a library.
     #[error("failed to find the library: give --library DIR, or `library = \"DIR\"` in the config")]
     NoLibrary,
@@ -327,7 +332,9 @@ pub fn send(words: &[String], all: bool, net: &NetArgs) -> Result<(), AppError> 
     let (broker, room, settings) = net_target(net)?;
     let topics = Topics::new(&room);
     let topic = if all { topics.all_cmd } else { topics.cmd };
-    let payload = command.to_string();
+    let text = command.to_string();
+    // JSON, so that the room knows (for its journal) that it came from the command line.
+    let payload = serde_json::json!({"cmd": text, "source": "cli"}).to_string();
     current_thread()?.block_on(client::send(
         &broker,
         &settings,
@@ -335,7 +342,7 @@ pub fn send(words: &[String], all: bool, net: &NetArgs) -> Result<(), AppError> 
         &payload,
         Duration::from_secs(5),
     ))?;
-    crate::console::say(&format!("sent `{payload}` to {topic}"));
+    crate::console::say(&format!("sent `{text}` to {topic}"));
     Ok(())
 }
 
@@ -405,6 +412,7 @@ pub fn lights_test(light: &str, net: &NetArgs) -> Result<(), AppError> {
         topics,
         discovery: Vec::new(),
         instance: None,
+        trouble: None,
     };
     let broker = config.broker.to_string();
     let specs = light_specs(&rig)?;

@@ -146,12 +146,48 @@ pub enum CliCommand {
         #[arg(long, value_name = "FILE")]
         rig: Option<PathBuf>,
     },
+    /// List past ceremonies' journal entries, print one, or open one in $EDITOR.
+    ///
+    /// Entries are Markdown files in the state folder's `journal/`, written when a ceremony
+    /// ends: its phases with their real starts and lengths, pauses, what triggered each
+    /// change, device trouble, and the closing questions for the two of you.
+    Journal {
+        /// What to do (default: list).
+        #[command(subcommand)]
+        command: Option<JournalCommand>,
+        /// The config file (for its state folder).
+        #[arg(long, value_name = "FILE", global = true)]
+        config: Option<PathBuf>,
+        /// The state folder (default: the config's, then $STATE_DIRECTORY, then
+        /// $XDG_STATE_HOME/sanctum, then /var/lib/sanctum).
+        #[arg(long, value_name = "DIR", global = true)]
+        state_dir: Option<PathBuf>,
+    },
     /// List the audio outputs `--output` (or the rig's `audio.output`) accepts.
     ///
     /// Sound cards per host with their default config (rate, channels, sample format, buffer
     /// sizes), or why they cannot be opened; then the outputs that need no sound card: `null`,
     /// `wav:<path>` and `pipe:<path>`.
     Devices,
+}
+
+/// `sanctum journal …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum JournalCommand {
+    /// List the entries, oldest first, numbered.
+    List,
+    /// Print an entry: `latest` (the default), its number, or its file name.
+    Show {
+        /// Which entry.
+        #[arg(default_value = "latest")]
+        which: String,
+    },
+    /// Open an entry in $EDITOR (or `editor`, else `vi`) to write your notes.
+    Edit {
+        /// Which entry.
+        #[arg(default_value = "latest")]
+        which: String,
+    },
 }
 
 /// `sanctum lights …`.

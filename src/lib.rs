@@ -8,6 +8,7 @@ pub mod command;
 pub mod config;
 pub mod console;
 pub mod instance;
+pub mod journal;
 pub mod library;
 pub mod lights;
 pub mod model;

@@ -74,6 +74,12 @@ fn main() -> ExitCode {
             command: LightsCommand::Test { light, net },
         } => app::lights_test(&light, &net).map(|()| ExitCode::SUCCESS),
         CliCommand::Devices => return app::devices(),
+        CliCommand::Journal {
+            command,
+            config,
+            state_dir,
+        } => app::journal(command.as_ref(), config.as_deref(), state_dir.as_deref())
+            .map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -225,7 +225,12 @@ fn open_and_run(spec: RoomSpec) -> Result<Exit, AppError> {
         let opened = setup::open(spec).await?;
         let exit = opened
             .room
-            .run(opened.requests, opened.signals, opened.edits)
+            .run(
+                opened.requests,
+                opened.signals,
+                opened.edits,
+                opened.trouble,
+            )
             .await;
         drop(opened.watcher);
         Ok::<Exit, AppError>(exit)

@@ -59,6 +59,8 @@ pub struct BusConfig {
     /// instance) on the status topic. `None` for helpers such as `sanctum lights test`, which
     /// must not mask a running daemon.
     pub instance: Option<Instance>,
+    /// Where to tell of broker and device trouble (the room's journal), if anywhere.
+    pub trouble: Option<mpsc::UnboundedSender<String>>,
 }
 
 /// Something for the bus to do.
@@ -184,6 +186,7 @@ impl Bus {
             requests,
             retained,
             instance: config.instance,
+            trouble: config.trouble,
             superseded: false,
             connected: false,
             backoff: MIN_BACKOFF,
@@ -234,6 +237,7 @@ struct Task {
     /// Retained messages by topic, re-published after every connect.
     retained: BTreeMap<String, String>,
     instance: Option<Instance>,
+    trouble: Option<mpsc::UnboundedSender<String>>,
     /// Another instance took this room over (`--force`): publish and obey nothing more.
     superseded: bool,
     connected: bool,
@@ -323,6 +327,7 @@ impl Task {
         };
         if let Err(err) = result {
             tracing::warn!("{err}");
+            self.tell(format!("lights: {err}"));
             let event = state::device_error_event("lights", &err.to_string());
             let topic = self.topics.event.clone();
             self.publish(&topic, &event, false);
@@ -347,6 +352,7 @@ impl Task {
                 let refused = connection::is_refusal(&err);
                 if self.connected {
                     tracing::warn!("lost the broker: {text}; reconnecting in the background");
+                    self.tell(format!("lost the broker: {text}"));
                 } else if self.last_error.as_deref() != Some(text.as_str()) {
                     if refused {
                         tracing::error!("{text}");
@@ -372,6 +378,8 @@ impl Task {
     fn on_connect(&mut self) {
         if self.last_error.take().is_some() {
             tracing::info!("connected to the broker at {}", self.broker);
+            let back = format!("connected to the broker at {}", self.broker);
+            self.tell(back);
         } else {
             tracing::debug!("connected to the broker at {}", self.broker);
         }
@@ -406,6 +414,13 @@ impl Task {
             .collect();
         for (topic, payload) in retained {
             self.publish(&topic, &payload, true);
+        }
+    }
+
+    /// Tells the room of trouble (for its journal).
+    fn tell(&self, what: String) {
+        if let Some(tx) = &self.trouble {
+            let _ = tx.send(what);
         }
     }
 

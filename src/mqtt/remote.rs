@@ -199,8 +199,11 @@ impl Router {
             // An empty payload is how a retained message is cleared; it is no command.
             return Routed::Ignored("empty payload");
         }
-        let source = format!("mqtt:{topic}");
+        let mut source = format!("mqtt:{topic}");
         let parsed = if t.starts_with('{') {
+            if let Some(from) = json_source(t) {
+                source = format!("{source}:{from}");
+            }
             json_command(t)
         } else if t.starts_with('"') {
             serde_json::from_str::<String>(t)
@@ -293,6 +296,18 @@ fn json_command(t: &str) -> Result<Command, String> {
         (None, Some(p)) => Ok(Command::Goto(p.trim().to_owned())),
         (None, None) => Err("failed to read the JSON command: expected `cmd` or `phase`".into()),
     }
+}
+
+/// The optional `"source"` of a JSON command: a short lowercase word saying where it came
+/// from (`sanctum send` says `cli`), kept for the journal.
+fn json_source(t: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(t).ok()?;
+    let s = v.get("source")?.as_str()?;
+    let ok = !s.is_empty()
+        && s.len() <= 32
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    ok.then(|| s.to_owned())
 }
 
 /// The `action` of a Zigbee2MQTT state message, `None` if it has none (a battery update…).
@@ -422,6 +437,28 @@ mod tests {
             panic!("request")
         };
         assert_eq!(req.source, "mqtt:sanctum/temple/cmd");
+        let got = r.route(
+            "sanctum/temple/cmd",
+            br#"{"cmd":"goto soaking","source":"cli"}"#,
+            false,
+        );
+        let Routed::Request(req) = got else {
+            panic!("request")
+        };
+        assert_eq!(req.command, Command::Goto("soaking".into()));
+        assert_eq!(req.source, "mqtt:sanctum/temple/cmd:cli");
+        let odd = r.route(
+            "sanctum/temple/cmd",
+            br#"{"cmd":"next","source":"A B"}"#,
+            false,
+        );
+        let Routed::Request(req) = odd else {
+            panic!("request")
+        };
+        assert_eq!(
+            req.source, "mqtt:sanctum/temple/cmd",
+            "odd sources are dropped"
+        );
     }
 
     #[test]

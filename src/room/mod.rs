@@ -17,6 +17,7 @@ use crate::clock::Clock;
 use crate::command::Command;
 use crate::console;
 use crate::instance::Instance;
+use crate::journal::{self, By, Record};
 use crate::library::{Entry, Library};
 use crate::mqtt::state::{self, Offer};
 use crate::mqtt::{Bus, MqttOutput};
@@ -102,6 +103,13 @@ pub struct Room {
     offers: Vec<Offer>,
     /// The room's state JSON (as on `sanctum/<room>/state`), for the phone page.
     feed: watch::Sender<String>,
+    /// Where journal entries go (`None`: none are written).
+    journal_dir: Option<std::path::PathBuf>,
+    /// The running ceremony's journal.
+    record: Option<Record>,
+    /// Who sent the request being applied (for the journal), and who asked for the stop.
+    pending: Option<String>,
+    stop_by: By,
     save_due: bool,
     last_save: Duration,
     /// A signal asked the room to end; a second one quits at once.
@@ -129,6 +137,8 @@ pub struct Parts {
     pub persistence: Option<Persistence>,
     /// Where edits come from, for hot reload.
     pub reload: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// Where journal entries go, if anywhere.
+    pub journal: Option<std::path::PathBuf>,
 }
 
 impl Room {
@@ -156,6 +166,10 @@ impl Room {
             events: Vec::new(),
             offers: Vec::new(),
             feed: watch::Sender::new(String::new()),
+            journal_dir: parts.journal,
+            record: None,
+            pending: None,
+            stop_by: By::Sanctum,
             save_due: false,
             last_save: Duration::ZERO,
             signalled: false,
@@ -177,6 +191,7 @@ impl Room {
         mut requests: mpsc::Receiver<Request>,
         mut signals: mpsc::Receiver<Signal>,
         mut edits: Option<mpsc::UnboundedReceiver<Vec<std::path::PathBuf>>>,
+        mut trouble: Option<mpsc::UnboundedReceiver<String>>,
     ) -> Exit {
         self.offer_library();
         self.begin();
@@ -215,7 +230,8 @@ impl Room {
                 Some(signal) = signals.recv() => if self.signal(signal) {
                     break Exit::Quit;
                 },
-                Some(paths) = next_edit(&mut edits) => self.reload(&paths),
+                Some(paths) = next_of(&mut edits) => self.reload(&paths),
+                Some(what) = next_of(&mut trouble) => self.trouble(&what),
                 _ = tick.tick() => self.tick(),
             }
         };
@@ -292,6 +308,11 @@ impl Room {
                 );
                 tracing::info!("{line}");
                 self.event(state_line("resumed", &line));
+                self.record = Some(Record::new(
+                    &entry.id,
+                    &entry.ceremony.title,
+                    self.clock.wall_at(now),
+                ));
                 self.engine = Some(Running::new(entry, timeline));
                 self.save_due = true;
                 self.refresh_discovery();
@@ -308,6 +329,7 @@ impl Room {
 
     fn request(&mut self, request: &Request) {
         let now = self.clock.now();
+        self.pending = Some(request.source.clone());
         if matches!(request.command, Command::Start | Command::StartCeremony(_)) {
             self.start(request, None);
             return;
@@ -383,6 +405,12 @@ impl Room {
             self.ignored(request, &why.to_string());
             return;
         }
+        self.pending = Some(request.source.clone());
+        self.record = Some(Record::new(
+            &entry.id,
+            &entry.ceremony.title,
+            self.clock.wall_at(now),
+        ));
         self.engine = Some(Running::new(entry, timeline));
         self.save_due = true;
         self.refresh_discovery();
@@ -434,6 +462,28 @@ impl Room {
                 if let Action::PhaseStarted { index, .. } = event.action {
                     r.last_phase = Some(index);
                 }
+                if let Some(record) = &mut self.record {
+                    let by = By::of(self.pending.as_deref().unwrap_or("run"));
+                    let at = self.clock.wall_at(event.at);
+                    match &event.action {
+                        Action::PhaseStarted { title, trigger, .. } => {
+                            let by = if *trigger == crate::timeline::Trigger::Auto {
+                                By::Timer
+                            } else {
+                                by
+                            };
+                            record.phase(at, title, *trigger, by);
+                        }
+                        Action::Paused => record.paused(at, by),
+                        Action::Resumed => record.resumed(at),
+                        Action::Master { gain, fade } if !fade.is_zero() => {
+                            record.change(at, &format!("volume to {gain}"), by);
+                        }
+                        Action::Stopping { .. } => self.stop_by = by,
+                        Action::Ended(kind) => record.ended(at, *kind, self.stop_by),
+                        _ => {}
+                    }
+                }
                 if matches!(
                     event.action,
                     Action::PhaseStarted { .. }
@@ -458,8 +508,10 @@ impl Room {
             self.save();
         }
         self.refresh_feed();
+        self.pending = None;
         if self.engine.as_ref().is_some_and(|r| r.timeline.is_ended()) {
             self.engine = None;
+            self.write_journal();
             let now = self.clock.now();
             if let Some(mqtt) = &mut self.mqtt {
                 mqtt.refresh_state(None, now);
@@ -472,6 +524,33 @@ impl Room {
                 self.say("idle: waiting for `start <ceremony>`");
                 self.notifier.status("idle");
             }
+        }
+    }
+
+    /// Something went wrong with the broker or a device: for the journal.
+    fn trouble(&mut self, what: &str) {
+        let at = self.clock.wall_at(self.clock.now());
+        if let Some(record) = &mut self.record {
+            record.trouble(at, what);
+        }
+    }
+
+    /// Writes the running ceremony's journal entry (a full or read-only disk is a warning).
+    fn write_journal(&mut self) {
+        let Some(record) = self.record.take() else {
+            return;
+        };
+        self.stop_by = By::Sanctum;
+        let Some(dir) = &self.journal_dir else {
+            return;
+        };
+        let name = journal::store::file_name(record.id(), record.started());
+        match journal::store::write(dir, &name, &record.markdown()) {
+            Ok(path) => tracing::info!("journal entry: {}", path.display()),
+            Err(err) => tracing::warn!(
+                "failed to write the journal entry in {}: {err}; the room goes on",
+                dir.display()
+            ),
         }
     }
 
@@ -619,6 +698,7 @@ impl Room {
                 self.save_ended(&id, &hash);
             }
             self.engine = None;
+            self.write_journal();
             if let Some(mqtt) = &mut self.mqtt {
                 mqtt.refresh_state(None, now);
             }
@@ -654,10 +734,8 @@ fn list(ids: &[String]) -> String {
     }
 }
 
-async fn next_edit(
-    edits: &mut Option<mpsc::UnboundedReceiver<Vec<std::path::PathBuf>>>,
-) -> Option<Vec<std::path::PathBuf>> {
-    match edits {
+async fn next_of<T>(rx: &mut Option<mpsc::UnboundedReceiver<T>>) -> Option<T> {
+    match rx {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
     }

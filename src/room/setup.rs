@@ -104,6 +104,8 @@ pub struct Opened {
     pub edits: Option<mpsc::UnboundedReceiver<Vec<PathBuf>>>,
     /// Keeps the file watcher alive.
     pub watcher: Option<crate::watch::Watcher>,
+    /// Broker and device trouble, for the journal.
+    pub trouble: Option<mpsc::UnboundedReceiver<String>>,
 }
 
 /// Opens a room on the current tokio runtime.
@@ -133,6 +135,7 @@ pub async fn open(spec: RoomSpec) -> Result<Opened, OpenError> {
     let clock = Clock::start_at(spec.speed, base);
     let sound = Some(Sound::open(spec.output.clone(), &rig)?);
     let (tx, requests) = mpsc::channel(REQUEST_QUEUE);
+    let (trouble_tx, trouble) = mpsc::unbounded_channel();
     let mqtt = match broker {
         Some(broker) => {
             let config = BusConfig {
@@ -144,6 +147,7 @@ pub async fn open(spec: RoomSpec) -> Result<Opened, OpenError> {
                     .watching_status(),
                 discovery: Vec::new(),
                 instance: Some(instance.clone()),
+                trouble: Some(trouble_tx),
             };
             let controller = LightController::new(light_specs(&rig)?, seed());
             // Lights run on real time so that --speed never multiplies bulb rates.
@@ -170,6 +174,10 @@ pub async fn open(spec: RoomSpec) -> Result<Opened, OpenError> {
     if spec.terminal {
         tokio::spawn(read_terminal(tx));
     }
+    let journal = match &spec.state_dir {
+        Some(dir) if spec.speed == 1.0 => Some(crate::journal::store::folder(dir)),
+        _ => None,
+    };
     let room = Room::new(Parts {
         plan: spec.plan,
         library: spec.library,
@@ -180,6 +188,7 @@ pub async fn open(spec: RoomSpec) -> Result<Opened, OpenError> {
         mqtt,
         persistence,
         reload: spec.reload,
+        journal,
     });
     Ok(Opened {
         room,
@@ -187,6 +196,7 @@ pub async fn open(spec: RoomSpec) -> Result<Opened, OpenError> {
         signals,
         edits,
         watcher,
+        trouble: Some(trouble),
     })
 }
 

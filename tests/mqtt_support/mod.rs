@@ -400,6 +400,7 @@ impl BusThread {
             instance: Some(sanctum::instance::Instance::this(
                 std::time::SystemTime::now(),
             )),
+            trouble: None,
         };
         let clock = sanctum::clock::Clock::start(speed);
         let (req_tx, requests) = tokio::sync::mpsc::channel(64);
