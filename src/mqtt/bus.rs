@@ -7,7 +7,7 @@
 //! availability, retained state and each light's CURRENT command (no stale steps).
 //! It must not decide what lights or state should be; the engine and the controller do.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::connection::{self, Broker, ConnectionError};
+use super::flood::{self, FloodGate, Verdict};
 use super::remote::{Routed, Router};
 use super::state;
 use super::topics::Topics;
@@ -39,6 +40,9 @@ pub const MIN_BACKOFF: Duration = Duration::from_millis(100);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// Wait between connects the broker refused (credentials, TLS): retrying fast will not help.
 pub const REFUSED_BACKOFF: Duration = Duration::from_secs(5);
+/// Event lines kept while the broker is away (before the first connect, or in an outage),
+/// published in order when it is back; the oldest go first when more come.
+pub const EVENT_BACKLOG: usize = 256;
 
 /// What the bus needs to know besides the controller.
 #[derive(Debug, Clone)]
@@ -187,6 +191,8 @@ impl Bus {
             retained,
             instance: config.instance,
             trouble: config.trouble,
+            backlog: VecDeque::new(),
+            flood: FloodGate::default(),
             superseded: false,
             connected: false,
             backoff: MIN_BACKOFF,
@@ -238,6 +244,10 @@ struct Task {
     retained: BTreeMap<String, String>,
     instance: Option<Instance>,
     trouble: Option<mpsc::UnboundedSender<String>>,
+    /// Event lines waiting for a connection.
+    backlog: VecDeque<String>,
+    /// Per-source, per-word limits on incoming commands.
+    flood: FloodGate,
     /// Another instance took this room over (`--force`): publish and obey nothing more.
     superseded: bool,
     connected: bool,
@@ -389,7 +399,10 @@ impl Task {
         let filters = self
             .subscriptions
             .iter()
-            .map(|t| rumqttc::SubscribeFilter::new(t.clone(), QoS::AtLeastOnce));
+            // QoS 0 from the broker to us: no PUBACK per message, so a flood is read (and
+            // dropped by the flood gate) as fast as it comes, and the broker never has to
+            // queue (and, past its max_queued_messages, drop) a person's command behind it.
+            .map(|t| rumqttc::SubscribeFilter::new(t.clone(), QoS::AtMostOnce));
         if !self.subscriptions.is_empty()
             && let Err(err) = self.client.try_subscribe_many(filters)
         {
@@ -397,6 +410,10 @@ impl Task {
         }
         self.announce(true);
         self.republish_retained();
+        let topic = self.topics.event.clone();
+        while let Some(line) = self.backlog.pop_front() {
+            self.publish(&topic, &line, false);
+        }
         let now = self.clock.now();
         for p in self.controller.current_commands(now) {
             self.stats.light_messages += 1;
@@ -467,6 +484,29 @@ impl Task {
         match routed {
             Routed::Request(_) if self.superseded => {}
             Routed::Request(request) => {
+                let now = self.clock.now();
+                match self.flood.check(now, &request.source, &request.command) {
+                    Verdict::Drop { first } => {
+                        if first {
+                            let word = flood::word(&request.command);
+                            tracing::warn!(
+                                "a flood of `{word}` from {}: dropping repeats until it calms",
+                                request.source
+                            );
+                            let why =
+                                format!("a flood of `{word}`: repeats are dropped until it calms");
+                            let event = state::error_event(&request.source, &why);
+                            self.publish(&event_topic, &event, false);
+                        }
+                        return;
+                    }
+                    Verdict::Pass { after_flood } if after_flood > 0 => tracing::info!(
+                        "the flood of `{}` from {} is over: {after_flood} dropped",
+                        flood::word(&request.command),
+                        request.source
+                    ),
+                    Verdict::Pass { .. } => {}
+                }
                 tracing::info!("{} (from {})", request.command, request.source);
                 let event = state::command_event(&request);
                 self.publish(&event_topic, &event, false);
@@ -505,11 +545,23 @@ impl Task {
         }
     }
 
-    /// `try_publish`: retained messages at QoS 1, everything else at QoS 0. Dropped (and
-    /// counted) while disconnected or when rumqttc's queue is full.
+    /// `try_publish`: retained messages at QoS 1, everything else at QoS 0. While disconnected,
+    /// event lines wait in a bounded backlog; the rest is dropped (and counted), since every
+    /// connect re-publishes retained state and each light's current command.
     fn publish(&mut self, topic: &str, payload: &str, retain: bool) {
-        if !self.connected || self.superseded {
-            self.stats.dropped += 1;
+        if self.superseded {
+            return;
+        }
+        if !self.connected {
+            if topic == self.topics.event {
+                if self.backlog.len() == EVENT_BACKLOG {
+                    self.backlog.pop_front();
+                    self.stats.dropped += 1;
+                }
+                self.backlog.push_back(payload.to_owned());
+            } else {
+                self.stats.dropped += 1;
+            }
             return;
         }
         let qos = if retain {

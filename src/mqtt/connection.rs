@@ -15,9 +15,11 @@ use rumqttc::{
 
 use crate::model::MqttSettings;
 
-/// Largest incoming packet accepted (reference §6.1: the 10 KiB default drops the
-/// connection on a large retained message).
-pub const MAX_INCOMING: usize = 1 << 20;
+/// Largest incoming packet accepted: MQTT 3.1.1's own limit (256 MiB), so that no message a
+/// broker can deliver ever makes rumqttc drop the connection (with a retained one, that
+/// became a reconnect loop). sanctum subscribes to exact topics only, and anything over
+/// [`super::remote::MAX_COMMAND_BYTES`] is then dropped unread with one `error` event.
+pub const MAX_INCOMING: usize = 268_435_455;
 /// Largest outgoing packet.
 pub const MAX_OUTGOING: usize = 64 << 10;
 /// Keep-alive: a half-open connection is noticed within one or two of these.
@@ -33,6 +35,12 @@ pub enum ConnectionError {
         "failed to read the broker URL `{0}`: write it as \"mqtt://host:port\" or \"mqtts://host:port\""
     )]
     BadUrl(String),
+    /// A user name or password in the URL: credentials belong in the rig, and a URL is
+    /// printed in logs. The URL is kept with its user info masked.
+    #[error(
+        "failed to read the broker URL `{0}`: credentials do not go in the URL; put the user name in [mqtt] `username` and the password in `password_env` or `password_file`"
+    )]
+    CredentialsInUrl(String),
     /// `password_env` names a variable that is not set.
     #[error("failed to read the MQTT password: environment variable `{0}` is not set")]
     PasswordEnv(String),
@@ -82,6 +90,11 @@ impl Broker {
     /// # Errors
     /// [`ConnectionError::BadUrl`] for anything else.
     pub fn parse(url: &str) -> Result<Self, ConnectionError> {
+        if let Some(at) = url.find('@') {
+            let start = url.find("://").map_or(0, |i| i + 3);
+            let masked = format!("{}***{}", &url[..start.min(at)], &url[at..]);
+            return Err(ConnectionError::CredentialsInUrl(masked));
+        }
         let bad = || ConnectionError::BadUrl(url.to_owned());
         let (rest, tls) = if let Some(r) = url.strip_prefix("mqtts://") {
             (r, true)
@@ -311,6 +324,21 @@ mod tests {
             assert!(Broker::parse(bad).is_err(), "{bad}");
         }
         insta::assert_snapshot!(Broker::parse("tcp://x").expect_err("bad"), @r#"failed to read the broker URL `tcp://x`: write it as "mqtt://host:port" or "mqtts://host:port""#);
+    }
+
+    #[test]
+    fn credentials_in_a_url_are_refused_and_never_echoed() {
+        for url in [
+            "mqtt://user:s3cret@host:1883",
+            "mqtts://s3cret@host",
+            "s3cret@host",
+        ] {
+            let err = Broker::parse(url).expect_err("refused").to_string();
+            assert!(!err.contains("s3cret"), "{err}");
+            assert!(err.contains("credentials do not go in the URL"), "{err}");
+        }
+        let err = Broker::parse("mqtt://user:s3cret@host:1883").expect_err("refused");
+        assert!(err.to_string().contains("`mqtt://***@host:1883`"), "{err}");
     }
 
     #[test]
