@@ -43,6 +43,25 @@ fn main() -> ExitCode {
             command: LightsCommand::Test { light, net },
         } => app::lights_test(&light, &net),
         CliCommand::Devices => return app::devices(),
+        CliCommand::Plan {
+            ceremony,
+            manual_after,
+            from,
+            rig,
+            svg,
+            png,
+            width,
+        } => {
+            return sanctum::plan::command::main(&sanctum::plan::command::PlanJob {
+                ceremony: &ceremony,
+                manual_after,
+                from: from.as_deref(),
+                rig: rig.as_deref(),
+                svg: svg.as_deref(),
+                png: png.as_deref(),
+                width,
+            });
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
