@@ -11,7 +11,7 @@ pub const WIDTH: f64 = 1600.0;
 /// Where the plot starts: the lane names sit left of it.
 pub const PLOT_LEFT: f64 = 200.0;
 /// Room right of the plot.
-const RIGHT_MARGIN: f64 = 40.0;
+const RIGHT_MARGIN: f64 = 56.0;
 /// The title block.
 const TITLE_HEIGHT: f64 = 84.0;
 /// One row of phase labels (title and length).

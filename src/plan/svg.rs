@@ -151,8 +151,11 @@ fn phase_lines(picture: &Picture, layout: &Layout) -> Group {
     g.add(finish).add(titles)
 }
 
-/// The lane's ground, its name at the left, and a clip for its content.
-fn lane_frame(lane: &LaneBox, kind: &str, name: &str, detail: &str) -> Group {
+/// The lane's ground, its name at the left, and a guide line halfway up its scale, named in
+/// the right margin.
+fn lane_frame(lane: &LaneBox, layout: &Layout, name: [&str; 3], half: &str) -> Group {
+    let [kind, name, detail] = name;
+    let half_y = lane.y(0.5);
     Group::new()
         .set("class", format!("lane {kind}"))
         .set("data-name", name)
@@ -161,9 +164,26 @@ fn lane_frame(lane: &LaneBox, kind: &str, name: &str, detail: &str) -> Group {
         .add(rect(
             PLOT_LEFT,
             lane.top,
-            WIDTH - PLOT_LEFT - 40.0,
+            layout.plot_right - PLOT_LEFT,
             lane.height,
             LANE,
+        ))
+        .add(
+            Line::new()
+                .set("x1", PLOT_LEFT)
+                .set("x2", layout.plot_right)
+                .set("y1", half_y)
+                .set("y2", half_y)
+                .set("stroke", RULE.hex())
+                .set("stroke-opacity", 0.7)
+                .set("stroke-dasharray", "1 4"),
+        )
+        .add(text(
+            layout.plot_right + 4.0,
+            half_y + 3.5,
+            10.0,
+            MUTED,
+            half,
         ))
         .add(
             text(NAME_X, lane.top + 22.0, 16.0, TEXT, name)
@@ -179,12 +199,14 @@ fn light_lane(lane: &LightLane, lane_box: &LaneBox, layout: &Layout) -> Group {
     } else {
         "light".to_owned()
     };
-    let mut g = lane_frame(lane_box, "light", &lane.name, &detail);
+    let mut g = lane_frame(lane_box, layout, ["light", &lane.name, &detail], "50%");
     let y = |level: f32| lane_box.y(f64::from(level));
     // The level, filled with the colour the light shows.
     for run in runs(&lane.samples, |s| palette::light(s.color)) {
         let colour = palette::light(lane.samples[run.start].color);
-        let end = (run.end + 1).min(lane.samples.len());
+        // Reaching two samples into the next run, so that the next run's edge lies on this
+        // fill rather than on the ground (no seam between touching colours).
+        let end = (run.end + 2).min(lane.samples.len());
         let part = &lane.samples[run.start..end];
         g = g.add(area(
             part.iter().map(|s| (layout.x(s.at), y(s.level))),
@@ -230,7 +252,13 @@ fn light_lane(lane: &LightLane, lane_box: &LaneBox, layout: &Layout) -> Group {
 }
 
 fn layer_lane(lane: &LayerLane, index: usize, lane_box: &LaneBox, layout: &Layout) -> Group {
-    let mut g = lane_frame(lane_box, "layer", &lane.name, "sound layer");
+    let half = format!("{} dB", GAIN_FLOOR_DB / 2.0);
+    let mut g = lane_frame(
+        lane_box,
+        layout,
+        ["layer", &lane.name, "sound layer"],
+        &half,
+    );
     let y = |amplitude: f32| {
         let db = 20.0 * f64::from(amplitude).max(1e-9).log10();
         lane_box.y((db - GAIN_FLOOR_DB) / -GAIN_FLOOR_DB)
@@ -498,7 +526,7 @@ fn halo(t: Text) -> Text {
 
 /// The area under a line of points down to the lane's floor, with the line drawn brighter.
 fn area(points: impl Iterator<Item = (f64, f64)>, lane: &LaneBox, colour: Rgb) -> Group {
-    let points: Vec<(f64, f64)> = points.collect();
+    let points = flatten(&points.collect::<Vec<_>>());
     let (Some(first), Some(last)) = (points.first(), points.last()) else {
         return Group::new();
     };
@@ -515,6 +543,22 @@ fn area(points: impl Iterator<Item = (f64, f64)>, lane: &LaneBox, colour: Rgb) -
         .set("stroke", colour.hex())
         .set("stroke-width", 1.6);
     Group::new().add(fill).add(edge)
+}
+
+/// The points without the middle ones of level stretches (same y to a tenth of a unit),
+/// which draw nothing a straight line would not: the file shrinks to its changes.
+fn flatten(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let same = |a: f64, b: f64| (a - b).abs() < 0.05;
+    points
+        .iter()
+        .enumerate()
+        .filter(|&(i, p)| {
+            let before = i.checked_sub(1).map(|j| points[j].1);
+            let after = points.get(i + 1).map(|q| q.1);
+            !(before.is_some_and(|b| same(b, p.1)) && after.is_some_and(|a| same(a, p.1)))
+        })
+        .map(|(_, p)| *p)
+        .collect()
 }
 
 fn polygon(points: impl Iterator<Item = (f64, f64)>) -> Path {
