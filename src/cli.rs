@@ -144,8 +144,9 @@ pub enum CliCommand {
         /// Draw the plan into this PNG file.
         #[arg(long, value_name = "FILE")]
         png: Option<PathBuf>,
-        /// Width of the PNG in pixels (the height follows from the number of lanes).
-        #[arg(long, value_name = "PX", default_value_t = 1600,
+        /// Width of the PNG in pixels (the height follows from the number of lanes); the
+        /// drawing's own width is 1400.
+        #[arg(long, value_name = "PX", default_value_t = 1400,
               value_parser = clap::value_parser!(u32).range(400..=8000))]
         width: u32,
     },

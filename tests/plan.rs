@@ -400,10 +400,11 @@ fn the_png_has_the_asked_size_ink_in_every_lane_and_levels_at_their_height() {
         );
     }
     // The strip stands at each scene's level in the middle of the phase (prepare and massage
-    // set it steady, without effects). Drawn larger, so a pixel is two thirds of a unit.
-    let scale = 1.5;
+    // set it steady, without effects). Drawn larger, so a pixel is less than a unit.
+    let big_width = 2400;
+    let scale = f64::from(big_width) / sanctum::plan::layout::WIDTH;
     let svg = plan::svg::document(&picture, &layout).to_string();
-    let big = plan::png::rasterise(&svg, 2400).expect("rasterises");
+    let big = plan::png::rasterise(&svg, big_width).expect("rasterises");
     let pixmap = Pixmap::decode_png(&big).expect("decodes");
     let at = |x: u32, y: u32| pixmap.pixel(x, y).expect("inside");
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]

@@ -1,4 +1,4 @@
-//! Where everything of the ceremony picture goes, in the drawing's own units (1600 wide): the
+//! Where everything of the ceremony picture goes, in the drawing's own units (1400 wide): the
 //! time scale, the lanes, and rows for labels so that none overlaps another. Pure geometry;
 //! it draws nothing.
 
@@ -7,35 +7,37 @@ use std::time::Duration;
 use super::Picture;
 
 /// The drawing's width in its own units (a PNG scales it).
-pub const WIDTH: f64 = 1600.0;
+pub const WIDTH: f64 = 1400.0;
 /// Where the plot starts: the lane names sit left of it.
-pub const PLOT_LEFT: f64 = 200.0;
+pub const PLOT_LEFT: f64 = 170.0;
 /// Room right of the plot.
 const RIGHT_MARGIN: f64 = 56.0;
 /// The title block.
 const TITLE_HEIGHT: f64 = 84.0;
 /// One row of phase labels (title and length).
-pub const PHASE_ROW: f64 = 40.0;
+pub const PHASE_ROW: f64 = 44.0;
 /// A light lane.
 const LIGHT_LANE: f64 = 84.0;
 /// An audio layer lane.
 const LAYER_LANE: f64 = 62.0;
 /// The strip at the top of a lane that holds its labels, above the level's full scale.
-pub const LABEL_STRIP: f64 = 20.0;
+pub const LABEL_STRIP: f64 = 22.0;
 /// Space between lanes.
 const LANE_GAP: f64 = 12.0;
 /// One row of one-shot labels.
-pub const SHOT_ROW: f64 = 20.0;
+pub const SHOT_ROW: f64 = 21.0;
 /// The time axis under the lanes.
 const AXIS_HEIGHT: f64 = 40.0;
 /// The legend at the foot.
-const LEGEND_HEIGHT: f64 = 40.0;
+const LEGEND_HEIGHT: f64 = 58.0;
 /// Phase title size.
-pub const PHASE_TITLE_SIZE: f64 = 15.0;
+pub const PHASE_TITLE_SIZE: f64 = 16.0;
 /// Phase length size (second line).
-pub const PHASE_SUB_SIZE: f64 = 12.0;
+pub const PHASE_SUB_SIZE: f64 = 13.0;
 /// One-shot label size.
-pub const SHOT_SIZE: f64 = 12.0;
+pub const SHOT_SIZE: f64 = 13.0;
+/// Lane label size (targets, sources) and legend size.
+pub const LABEL_SIZE: f64 = 13.0;
 /// Space kept between neighbouring labels on a row.
 const LABEL_GAP: f64 = 10.0;
 

@@ -10,8 +10,8 @@ use svg::Document;
 use svg::node::element::{Element, Group, Line, Path, Rectangle, Text};
 
 use super::layout::{
-    self, LaneBox, LaneKind, Layout, PHASE_SUB_SIZE, PHASE_TITLE_SIZE, PLOT_LEFT, SHOT_SIZE, WIDTH,
-    text_width,
+    self, LABEL_SIZE, LaneBox, LaneKind, Layout, PHASE_SUB_SIZE, PHASE_TITLE_SIZE, PLOT_LEFT,
+    SHOT_SIZE, WIDTH, text_width,
 };
 use super::palette::{self, BACKGROUND, CHIME, LANE, MUTED, RULE, Rgb, TEXT};
 use super::{LayerLane, LightLane, Picture};
@@ -76,8 +76,8 @@ fn title(picture: &Picture) -> Group {
     }
     Group::new()
         .set("class", "title")
-        .add(text(NAME_X, 42.0, 26.0, TEXT, &picture.title).set("font-weight", "bold"))
-        .add(text(NAME_X, 66.0, 14.0, MUTED, &sub))
+        .add(text(NAME_X, 42.0, 28.0, TEXT, &picture.title).set("font-weight", "bold"))
+        .add(text(NAME_X, 68.0, 15.0, MUTED, &sub))
 }
 
 /// Alternate phases get a faint band, so the eye finds a phase's column.
@@ -132,7 +132,7 @@ fn phase_lines(picture: &Picture, layout: &Layout) -> Group {
                     .set("id", format!("phase-{i}-title")),
             ))
             .add(halo(
-                text(label.x, title_y + 17.0, PHASE_SUB_SIZE, sub_colour, &sub)
+                text(label.x, title_y + 18.0, PHASE_SUB_SIZE, sub_colour, &sub)
                     .set("id", format!("phase-{i}-length")),
             ));
     }
@@ -186,11 +186,11 @@ fn lane_frame(lane: &LaneBox, layout: &Layout, name: [&str; 3], half: &str) -> G
             half,
         ))
         .add(
-            text(NAME_X, lane.top + 22.0, 16.0, TEXT, name)
+            text(NAME_X, lane.top + 23.0, 17.0, TEXT, name)
                 .set("font-weight", "bold")
                 .set("class", "lane-name"),
         )
-        .add(text(NAME_X, lane.top + 40.0, 12.0, MUTED, detail))
+        .add(text(NAME_X, lane.top + 42.0, 13.0, MUTED, detail))
 }
 
 fn light_lane(lane: &LightLane, lane_box: &LaneBox, layout: &Layout) -> Group {
@@ -284,13 +284,13 @@ fn lane_labels(labels: &[(Duration, String)], lane: &LaneBox, layout: &Layout) -
     };
     for (k, (at, label)) in labels.iter().enumerate() {
         let x = layout.x(*at) + 4.0;
-        let width = text_width(label, 12.0, false);
+        let width = text_width(label, LABEL_SIZE, false);
         if x < free_from || x + width > layout.plot_right {
             continue;
         }
         free_from = x + width + 12.0;
         g = g.add(halo(
-            text(x, lane.top + 15.0, 12.0, TEXT, label).set("id", format!("{id}-label-{k}")),
+            text(x, lane.top + 16.0, LABEL_SIZE, TEXT, label).set("id", format!("{id}-label-{k}")),
         ));
     }
     g
@@ -355,7 +355,7 @@ fn runs<T, K: PartialEq>(items: &[T], key: impl Fn(&T) -> K) -> Vec<std::ops::Ra
 /// The one-shot marks: a diamond for each, with its name beside it.
 fn shots(layout: &Layout) -> Group {
     let mut g = Group::new().set("class", "one-shots").add(
-        text(NAME_X, layout.shots_top + 16.0, 16.0, TEXT, "chimes").set("font-weight", "bold"),
+        text(NAME_X, layout.shots_top + 17.0, 17.0, TEXT, "chimes").set("font-weight", "bold"),
     );
     for (k, shot) in layout.shots.iter().enumerate() {
         let x = layout.x(shot.at);
@@ -414,7 +414,7 @@ fn axis(layout: &Layout) -> Group {
                 .set("y2", layout.axis_y)
                 .set("stroke", MUTED.hex()),
         )
-        .add(text(NAME_X, layout.axis_y + 20.0, 13.0, MUTED, unit));
+        .add(text(NAME_X, layout.axis_y + 22.0, 14.0, MUTED, unit));
     let mut t = Duration::ZERO;
     while t <= layout.length {
         let x = layout.x(t);
@@ -433,67 +433,75 @@ fn axis(layout: &Layout) -> Group {
                     .set("y2", layout.axis_y + 6.0)
                     .set("stroke", MUTED.hex()),
             )
-            .add(text(x, layout.axis_y + 22.0, 13.0, MUTED, &label).set("text-anchor", "middle"));
+            .add(text(x, layout.axis_y + 22.0, 14.0, MUTED, &label).set("text-anchor", "middle"));
         t += step;
     }
     g
 }
 
-/// What the marks mean, in one line.
+/// What the marks mean, on as many lines as it takes.
 fn legend(layout: &Layout, manual: bool) -> Group {
-    let y = layout.legend_y;
+    let mut y = layout.legend_y;
     let mut g = Group::new().set("class", "legend");
-    let mut x = PLOT_LEFT;
-    for k in [1800, 2200, 2700, 4000, 6500] {
-        g = g.add(rect(x, y - 10.0, 14.0, 12.0, palette::kelvin(k)));
-        x += 16.0;
+    let mut x = NAME_X;
+    let swatch = |fill: Rgb| rect(0.0, -10.0, 14.0, 12.0, fill);
+    let mut kelvins = Group::new();
+    for (k, at) in [1800, 2200, 2700, 4000, 6500]
+        .into_iter()
+        .zip([0, 16, 32, 48, 64])
+    {
+        kelvins = kelvins.add(swatch(palette::kelvin(k)).set("x", at));
     }
-    let items: [(&str, Option<Element>); 4] = [
-        ("light: height = level, colour = 1800 K … 6500 K", None),
+    let items: [(&str, f64, Element); 4] = [
+        (
+            "light: height = level, colour = 1800 K … 6500 K",
+            84.0,
+            kelvins.into(),
+        ),
         (
             "sound: height = gain, −40 … 0 dB",
-            Some(rect(0.0, y - 10.0, 14.0, 12.0, palette::layer(0)).into()),
+            20.0,
+            swatch(palette::layer(0)).into(),
         ),
         (
             "dashed: a manual phase ends on next",
-            Some(
-                Line::new()
-                    .set("x1", 0.0)
-                    .set("x2", 0.0)
-                    .set("y1", y - 12.0)
-                    .set("y2", y + 3.0)
-                    .set("stroke", MUTED.hex())
-                    .set("stroke-dasharray", "3 2")
-                    .into(),
-            ),
+            10.0,
+            Line::new()
+                .set("x1", 2.0)
+                .set("x2", 2.0)
+                .set("y1", -12.0)
+                .set("y2", 3.0)
+                .set("stroke", MUTED.hex())
+                .set("stroke-dasharray", "3 2")
+                .into(),
         ),
         (
             "wave: breathe, flicker: candle",
-            Some(
-                Path::new()
-                    .set("d", format!("M0,{:.1} q3,-6 6,0 t6,0", y - 4.0))
-                    .set("fill", "none")
-                    .set("stroke", TEXT.hex())
-                    .into(),
-            ),
+            20.0,
+            Path::new()
+                .set("d", "M0,-4 q3,-6 6,0 t6,0")
+                .set("fill", "none")
+                .set("stroke", TEXT.hex())
+                .into(),
         ),
     ];
-    for (label, mark) in items {
+    for (label, mark_width, mark) in items {
         if label.starts_with("dashed") && !manual {
             continue;
         }
-        if let Some(mark) = mark {
-            g = g.add(
-                Group::new()
-                    .set("transform", format!("translate({x:.1},0)"))
-                    .add(mark),
-            );
-            x += 20.0;
-        } else {
-            x += 6.0;
+        let width = mark_width + text_width(label, LABEL_SIZE, false);
+        if x + width > layout.plot_right {
+            x = NAME_X;
+            y += 22.0;
         }
-        g = g.add(text(x, y, 12.0, MUTED, label));
-        x += text_width(label, 12.0, false) + 28.0;
+        g = g
+            .add(
+                Group::new()
+                    .set("transform", format!("translate({x:.1},{y:.1})"))
+                    .add(mark),
+            )
+            .add(text(x + mark_width, y, LABEL_SIZE, MUTED, label));
+        x += width + 28.0;
     }
     g
 }
