@@ -27,6 +27,14 @@ fn load(dir: &Path) -> Timeline {
     Timeline::new(Arc::new(loaded.ceremony), loaded.rig)
 }
 
+fn light_index(timeline: &Timeline, name: &str) -> usize {
+    let lights = &timeline.rig().lights;
+    lights
+        .iter()
+        .position(|l| l.name == name)
+        .expect("the rig has it")
+}
+
 fn plan_cmd(args: &[&str]) -> String {
     let out = Command::cargo_bin("sanctum")
         .expect("binary")
@@ -36,6 +44,19 @@ fn plan_cmd(args: &[&str]) -> String {
         .assert()
         .success();
     String::from_utf8_lossy(&out.get_output().stdout).into_owned()
+}
+
+/// Runs `sanctum plan <dir> <flag> <tmp>/<name> <extra…>` and returns the file written.
+fn drawn(dir: &Path, tmp: &Path, flag: &str, name: &str, extra: &[&str]) -> PathBuf {
+    let file = tmp.join(name);
+    let mut args = vec![
+        dir.to_str().expect("utf-8"),
+        flag,
+        file.to_str().expect("utf-8"),
+    ];
+    args.extend_from_slice(extra);
+    plan_cmd(&args);
+    file
 }
 
 /// Each phase's start and length as the ceremony file says, manual phases lasting `manual`
@@ -187,12 +208,7 @@ fn the_svg_has_a_lane_per_light_and_layer_and_each_phase_line_at_its_start() {
     let dir = root().join("scenes/demo");
     let timeline = load(&dir);
     let tmp = tempfile::tempdir().expect("tempdir");
-    let file = tmp.path().join("demo.svg");
-    plan_cmd(&[
-        dir.to_str().expect("utf-8"),
-        "--svg",
-        file.to_str().expect("utf-8"),
-    ]);
+    let file = drawn(&dir, tmp.path(), "--svg", "demo.svg", &[]);
     let svg = std::fs::read_to_string(&file).expect("svg written");
     let els = elements(&svg);
     let lanes = |kind: &str| -> Vec<String> {
@@ -205,20 +221,10 @@ fn the_svg_has_a_lane_per_light_and_layer_and_each_phase_line_at_its_start() {
     };
     // Every demo light does something of its own, so each has its own lane.
     let rig = timeline.rig();
-    assert_eq!(
-        lanes("light"),
-        rig.lights
-            .iter()
-            .map(|l| l.name.clone())
-            .collect::<Vec<_>>()
-    );
-    assert_eq!(
-        lanes("layer"),
-        rig.layers
-            .iter()
-            .map(|l| l.name.clone())
-            .collect::<Vec<_>>()
-    );
+    let lights: Vec<&str> = rig.lights.iter().map(|l| l.name.as_str()).collect();
+    let layers: Vec<&str> = rig.layers.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(lanes("light"), lights);
+    assert_eq!(lanes("layer"), layers);
 
     let root_attrs = &els.iter().find(|(n, _)| n == "svg").expect("svg element").1;
     let (left, right) = (
@@ -290,12 +296,7 @@ fn a_sampled_level_matches_the_engine_and_the_scene_at_a_cue() {
     let cue = &c.phases[k].scene.cues[0];
     let light = &cue.lights[0];
     let (level, fade) = (light.level.expect("a level"), light.fade.expect("a fade"));
-    let strip = timeline
-        .rig()
-        .lights
-        .iter()
-        .position(|l| l.name == "strip")
-        .expect("strip");
+    let strip = light_index(&timeline, "strip");
     assert!(light.lights.contains(&strip));
     let lane = picture
         .lights
@@ -360,15 +361,8 @@ fn the_png_has_the_asked_size_ink_in_every_lane_and_levels_at_their_height() {
     let dir = root().join("scenes/sex-medicine");
     let timeline = load(&dir);
     let tmp = tempfile::tempdir().expect("tempdir");
-    let file = tmp.path().join("plan.png");
     let width = 1200;
-    plan_cmd(&[
-        dir.to_str().expect("utf-8"),
-        "--png",
-        file.to_str().expect("utf-8"),
-        "--width",
-        &width.to_string(),
-    ]);
+    let file = drawn(&dir, tmp.path(), "--png", "plan.png", &["--width", "1200"]);
     let pixmap = Pixmap::decode_png(&std::fs::read(&file).expect("png written")).expect("decodes");
     let picture = plan::sample(&timeline, ManualAfter::Min, COLUMNS).expect("sample");
     let layout = Layout::new(&picture);
@@ -410,12 +404,7 @@ fn the_png_has_the_asked_size_ink_in_every_lane_and_levels_at_their_height() {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let px = |v: f64| (v * scale).round() as u32;
     let c = timeline.ceremony();
-    let strip = timeline
-        .rig()
-        .lights
-        .iter()
-        .position(|l| l.name == "strip")
-        .expect("strip");
+    let strip = light_index(&timeline, "strip");
     let lane_index = picture
         .lights
         .iter()
@@ -567,4 +556,57 @@ fn bad_requests_fail_clearly() {
         "{err}"
     );
     assert!(run(&["--manual-after", "soon"]).contains("min"));
+}
+
+fn engine_fixture() -> Timeline {
+    load(&root().join("tests/fixtures/engine"))
+}
+
+#[test]
+fn lanes_follow_the_engine_between_its_events() {
+    let timeline = engine_fixture();
+    let policy = ManualAfter::Fixed(Duration::from_secs(10));
+    let picture = plan::sample(&timeline, policy, 400).expect("sample");
+    // Drive a second engine by hand to each sample time and compare.
+    let mut live = timeline.clone();
+    let mut events = Vec::new();
+    live.command(
+        Duration::ZERO,
+        &sanctum::command::Command::Start,
+        &mut events,
+    )
+    .expect("start");
+    let first_manual_end = picture.phases[1].end;
+    let mut checked = 0;
+    for s in &picture.lights[0].samples {
+        if s.at >= first_manual_end {
+            break;
+        }
+        live.advance(s.at, &mut events);
+        let want = live.light_levels(s.at)[picture.lights[0].lights[0]];
+        assert!(
+            (s.level - want).abs() < 1e-6,
+            "at {:?}: {} vs {want}",
+            s.at,
+            s.level
+        );
+        checked += 1;
+    }
+    assert!(checked > 50, "compared {checked} samples");
+}
+
+#[test]
+fn phases_tile_the_ceremony_and_the_finish_fade_follows() {
+    let timeline = engine_fixture();
+    let picture = plan::sample(&timeline, ManualAfter::Min, 100).expect("sample");
+    assert_eq!(picture.phases[0].start, Duration::ZERO);
+    for w in picture.phases.windows(2) {
+        assert_eq!(w[0].end, w[1].start);
+    }
+    let last = picture.phases.last().expect("phases");
+    assert_eq!(last.end, picture.finish_at);
+    assert_eq!(
+        picture.length - picture.finish_at,
+        timeline.ceremony().finish_fade
+    );
 }

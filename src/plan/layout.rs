@@ -165,21 +165,15 @@ impl Layout {
         layout.header_rows = rows(&layout.phase_labels);
         let mut y = layout.header_top + PHASE_ROW * rows_f(layout.header_rows) + 8.0;
         layout.lanes_top = y;
-        for i in 0..picture.lights.len() {
+        let lights = (0..picture.lights.len()).map(|i| (LaneKind::Light(i), LIGHT_LANE));
+        let layers = (0..picture.layers.len()).map(|i| (LaneKind::Layer(i), LAYER_LANE));
+        for (kind, height) in lights.chain(layers) {
             layout.lanes.push(LaneBox {
-                kind: LaneKind::Light(i),
+                kind,
                 top: y,
-                height: LIGHT_LANE,
+                height,
             });
-            y += LIGHT_LANE + LANE_GAP;
-        }
-        for i in 0..picture.layers.len() {
-            layout.lanes.push(LaneBox {
-                kind: LaneKind::Layer(i),
-                top: y,
-                height: LAYER_LANE,
-            });
-            y += LAYER_LANE + LANE_GAP;
+            y += height + LANE_GAP;
         }
         layout.shots_top = y;
         layout.shots = shot_groups(picture, &layout);

@@ -361,15 +361,7 @@ fn stem(path: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-
-    fn engine_fixture() -> Timeline {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/engine");
-        let loaded = crate::config::load_ceremony(&dir, None).expect("fixture loads");
-        Timeline::new(Arc::new(loaded.ceremony), loaded.rig)
-    }
 
     #[test]
     fn sample_times_are_even_steps_plus_events_once_each() {
@@ -380,50 +372,5 @@ mod tests {
         let times = sample_times(Duration::from_secs(10), 5, &[ev(3), ev(4), ev(3)]);
         let secs: Vec<u64> = times.iter().map(Duration::as_secs).collect();
         assert_eq!(secs, [0, 2, 3, 4, 6, 8, 10]);
-    }
-
-    #[test]
-    fn lanes_follow_the_engine_between_its_events() {
-        let timeline = engine_fixture();
-        let policy = ManualAfter::Fixed(Duration::from_secs(10));
-        let picture = sample(&timeline, policy, 400).expect("sample");
-        // Drive a second engine by hand to each sample time and compare.
-        let mut live = timeline.clone();
-        let mut events = Vec::new();
-        live.command(Duration::ZERO, &crate::command::Command::Start, &mut events)
-            .expect("start");
-        let first_manual_end = picture.phases[1].end;
-        let mut checked = 0;
-        for s in &picture.lights[0].samples {
-            if s.at >= first_manual_end {
-                break;
-            }
-            live.advance(s.at, &mut events);
-            let want = live.light_levels(s.at)[picture.lights[0].lights[0]];
-            assert!(
-                (s.level - want).abs() < 1e-6,
-                "at {:?}: {} vs {want}",
-                s.at,
-                s.level
-            );
-            checked += 1;
-        }
-        assert!(checked > 50, "compared {checked} samples");
-    }
-
-    #[test]
-    fn phases_tile_the_ceremony_and_the_finish_fade_follows() {
-        let timeline = engine_fixture();
-        let picture = sample(&timeline, ManualAfter::Min, 100).expect("sample");
-        assert_eq!(picture.phases[0].start, Duration::ZERO);
-        for w in picture.phases.windows(2) {
-            assert_eq!(w[0].end, w[1].start);
-        }
-        let last = picture.phases.last().expect("phases");
-        assert_eq!(last.end, picture.finish_at);
-        assert_eq!(
-            picture.length - picture.finish_at,
-            timeline.ceremony().finish_fade
-        );
     }
 }

@@ -109,14 +109,9 @@ fn phase_lines(picture: &Picture, layout: &Layout) -> Group {
     for (i, (p, label)) in picture.phases.iter().zip(&layout.phase_labels).enumerate() {
         let x = layout.x(p.start);
         let title_y = layout.phase_title_y(label.row);
-        let mut line = Line::new()
+        let mut line = line((x, title_y - PHASE_TITLE_SIZE), (x, layout.axis_y), RULE)
             .set("class", "phase-start")
             .set("data-phase", p.id.as_str())
-            .set("x1", x)
-            .set("x2", x)
-            .set("y1", title_y - PHASE_TITLE_SIZE)
-            .set("y2", layout.axis_y)
-            .set("stroke", RULE.hex())
             .set("stroke-width", 1.2);
         if i > 0 && picture.phases[i - 1].manual {
             line = line.set("stroke-dasharray", "5 4");
@@ -137,13 +132,8 @@ fn phase_lines(picture: &Picture, layout: &Layout) -> Group {
             ));
     }
     let end = layout.x(picture.finish_at);
-    let mut finish = Line::new()
+    let mut finish = line((end, layout.lanes_top - 4.0), (end, layout.axis_y), RULE)
         .set("class", "finish")
-        .set("x1", end)
-        .set("x2", end)
-        .set("y1", layout.lanes_top - 4.0)
-        .set("y2", layout.axis_y)
-        .set("stroke", RULE.hex())
         .set("stroke-width", 1.2);
     if picture.phases.last().is_some_and(|p| p.manual) {
         finish = finish.set("stroke-dasharray", "5 4");
@@ -169,12 +159,7 @@ fn lane_frame(lane: &LaneBox, layout: &Layout, name: [&str; 3], half: &str) -> G
             LANE,
         ))
         .add(
-            Line::new()
-                .set("x1", PLOT_LEFT)
-                .set("x2", layout.plot_right)
-                .set("y1", half_y)
-                .set("y2", half_y)
-                .set("stroke", RULE.hex())
+            line((PLOT_LEFT, half_y), (layout.plot_right, half_y), RULE)
                 .set("stroke-opacity", 0.7)
                 .set("stroke-dasharray", "1 4"),
         )
@@ -370,12 +355,7 @@ fn shots(layout: &Layout) -> Group {
         );
         g = g
             .add(
-                Line::new()
-                    .set("x1", x)
-                    .set("x2", x)
-                    .set("y1", layout.lanes_top)
-                    .set("y2", y - d)
-                    .set("stroke", CHIME.hex())
+                line((x, layout.lanes_top), (x, y - d), CHIME)
                     .set("stroke-opacity", 0.3)
                     .set("stroke-dasharray", "2 3"),
             )
@@ -406,14 +386,11 @@ fn axis(layout: &Layout) -> Group {
     let unit = if minutes { "minutes" } else { "min:sec" };
     let mut g = Group::new()
         .set("class", "axis")
-        .add(
-            Line::new()
-                .set("x1", PLOT_LEFT)
-                .set("x2", layout.plot_right)
-                .set("y1", layout.axis_y)
-                .set("y2", layout.axis_y)
-                .set("stroke", MUTED.hex()),
-        )
+        .add(line(
+            (PLOT_LEFT, layout.axis_y),
+            (layout.plot_right, layout.axis_y),
+            MUTED,
+        ))
         .add(text(NAME_X, layout.axis_y + 22.0, 14.0, MUTED, unit));
     let mut t = Duration::ZERO;
     while t <= layout.length {
@@ -425,14 +402,7 @@ fn axis(layout: &Layout) -> Group {
             format!("{}:{:02}", s / 60, s % 60)
         };
         g = g
-            .add(
-                Line::new()
-                    .set("x1", x)
-                    .set("x2", x)
-                    .set("y1", layout.axis_y)
-                    .set("y2", layout.axis_y + 6.0)
-                    .set("stroke", MUTED.hex()),
-            )
+            .add(line((x, layout.axis_y), (x, layout.axis_y + 6.0), MUTED))
             .add(text(x, layout.axis_y + 22.0, 14.0, MUTED, &label).set("text-anchor", "middle"));
         t += step;
     }
@@ -466,12 +436,7 @@ fn legend(layout: &Layout, manual: bool) -> Group {
         (
             "dashed: a manual phase ends on next",
             10.0,
-            Line::new()
-                .set("x1", 2.0)
-                .set("x2", 2.0)
-                .set("y1", -12.0)
-                .set("y2", 3.0)
-                .set("stroke", MUTED.hex())
+            line((2.0, -12.0), (2.0, 3.0), MUTED)
                 .set("stroke-dasharray", "3 2")
                 .into(),
         ),
@@ -513,6 +478,15 @@ fn rect(x: f64, y: f64, w: f64, h: f64, fill: Rgb) -> Rectangle {
         .set("width", w.max(0.0))
         .set("height", h.max(0.0))
         .set("fill", fill.hex())
+}
+
+fn line(from: (f64, f64), to: (f64, f64), stroke: Rgb) -> Line {
+    Line::new()
+        .set("x1", from.0)
+        .set("y1", from.1)
+        .set("x2", to.0)
+        .set("y2", to.1)
+        .set("stroke", stroke.hex())
 }
 
 fn text(x: f64, y: f64, size: f64, fill: Rgb, content: &str) -> Text {
