@@ -169,6 +169,39 @@ pub enum CliCommand {
     /// sizes), or why they cannot be opened; then the outputs that need no sound card: `null`,
     /// `wav:<path>` and `pipe:<path>`.
     Devices,
+    /// Print and draw a ceremony's plan without rendering audio.
+    ///
+    /// Prints the phases with their starts and lengths, then every cue, note, chime and change.
+    /// `--svg` and `--png` draw it: a lane per light (level as height, its colour as the fill)
+    /// and per sound layer (gain), phases with their titles, chimes as marks, on a time axis in
+    /// minutes. Manual phases are drawn at `--manual-after`.
+    Plan {
+        /// The ceremony folder (holding ceremony.toml), e.g. scenes/sex-medicine.
+        ceremony: PathBuf,
+        /// How long each manual phase lasts: a duration (`5m`) for all of them, or `min` for
+        /// each phase's `min` (a phase without one lasts until its script has played out,
+        /// at least a minute).
+        #[arg(long, value_name = "DURATION|min", default_value = "min",
+              value_parser = ManualAfter::parse)]
+        manual_after: ManualAfter,
+        /// Start at this phase instead of the first.
+        #[arg(long, value_name = "PHASE")]
+        from: Option<String>,
+        /// The rig file (default: the one beside the ceremony).
+        #[arg(long, value_name = "FILE")]
+        rig: Option<PathBuf>,
+        /// Draw the plan into this SVG file.
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
+        /// Draw the plan into this PNG file.
+        #[arg(long, value_name = "FILE")]
+        png: Option<PathBuf>,
+        /// Width of the PNG in pixels (the height follows from the number of lanes); the
+        /// drawing's own width is 1400.
+        #[arg(long, value_name = "PX", default_value_t = 1400,
+              value_parser = clap::value_parser!(u32).range(400..=8000))]
+        width: u32,
+    },
 }
 
 /// `sanctum journal …`.

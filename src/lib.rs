@@ -13,6 +13,7 @@ pub mod library;
 pub mod lights;
 pub mod model;
 pub mod mqtt;
+pub mod plan;
 pub mod position;
 pub mod printer;
 pub mod render;

@@ -80,6 +80,25 @@ fn main() -> ExitCode {
             state_dir,
         } => app::journal(command.as_ref(), config.as_deref(), state_dir.as_deref())
             .map(|()| ExitCode::SUCCESS),
+        CliCommand::Plan {
+            ceremony,
+            manual_after,
+            from,
+            rig,
+            svg,
+            png,
+            width,
+        } => {
+            return sanctum::plan::command::main(&sanctum::plan::command::PlanJob {
+                ceremony: &ceremony,
+                manual_after,
+                from: from.as_deref(),
+                rig: rig.as_deref(),
+                svg: svg.as_deref(),
+                png: png.as_deref(),
+                width,
+            });
+        }
     };
     match result {
         Ok(code) => code,

@@ -130,13 +130,35 @@ pub struct Plan {
 /// # Errors
 /// As for [`render`].
 pub fn plan(timeline: &Timeline, policy: ManualAfter) -> Result<Plan, RenderError> {
+    plan_with(timeline, policy, &mut NoOutput)
+}
+
+/// [`plan`], also handing every event of the dry run to `watcher` (with the engine as it is
+/// after that step), for a picture of the plan.
+///
+/// # Errors
+/// As for [`render`].
+pub fn plan_with(
+    timeline: &Timeline,
+    policy: ManualAfter,
+    watcher: &mut dyn Output,
+) -> Result<Plan, RenderError> {
     let mut dry = timeline.clone();
     let mut phases = PhaseLog(Vec::new());
-    let length = drive(&mut dry, policy, &mut [&mut phases], &mut |_| Ok(()))?;
+    let length = drive(&mut dry, policy, &mut [&mut phases, watcher], &mut |_| {
+        Ok(())
+    })?;
     Ok(Plan {
         phases: phases.0,
         length,
     })
+}
+
+/// Hears nothing.
+struct NoOutput;
+
+impl Output for NoOutput {
+    fn apply(&mut self, _: &Event, _: &Timeline) {}
 }
 
 /// Records phase starts as they happen.
