@@ -195,3 +195,56 @@ fn a_password_in_the_broker_url_is_refused_and_never_echoed() {
     assert!(!all.contains("s3cret"), "{all}");
     assert!(all.contains("credentials do not go in the URL"), "{all}");
 }
+
+#[test]
+fn room_names_and_addresses_follow_one_rule_reported_where_they_are_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rig = dir.path().join("rig.toml");
+    std::fs::write(
+        &rig,
+        "room = \"a/b\"\n\n[lights.bulb]\ndriver = \"zigbee2mqtt\"\naddress = \"bulb/#\"\n\n[remotes.button]\naddress = \"btn+\"\n[remotes.button.actions]\nsingle = \"next\"\n",
+    )
+    .expect("rig");
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("sanctum"))
+        .arg("check")
+        .arg(&rig)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("rig.toml:1:8: room name `a/b` may only use"),
+        "{err}"
+    );
+    assert!(
+        err.contains("rig.toml:5:11: `address` `bulb/#` has `#`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("rig.toml:8:11: `address` `btn+` has `+`"),
+        "{err}"
+    );
+    for room in ["#", "+", "a/b", "", "two words", "all"] {
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("sanctum"))
+            .args([
+                "send",
+                "next",
+                "--broker",
+                "mqtt://127.0.0.1:1",
+                "--room",
+                room,
+            ])
+            .output()
+            .expect("runs");
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "--room {room:?} is refused by the parser"
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("invalid value") && err.contains("--room"),
+            "{err}"
+        );
+    }
+}

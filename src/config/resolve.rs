@@ -565,7 +565,9 @@ impl Ctx<'_> {
 
 #[allow(clippy::too_many_lines)]
 fn resolve_rig(ctx: &mut Ctx<'_>, raw: RawRig, path: &Path) -> Option<Rig> {
-    ctx.identifier(&raw.room, "room name");
+    if let Err(why) = crate::mqtt::topics::check_room(raw.room.get_ref()) {
+        ctx.error(raw.room.span(), why);
+    }
     if let Some(b) = &raw.broker {
         check_broker(ctx, b);
     }
@@ -710,8 +712,8 @@ fn resolve_rig(ctx: &mut Ctx<'_>, raw: RawRig, path: &Path) -> Option<Rig> {
                 .unwrap_or("zigbee2mqtt"),
             None => "zigbee2mqtt",
         };
-        if remote.address.get_ref().trim().is_empty() {
-            ctx.error(remote.address.span(), "`address` must not be empty");
+        if let Err(why) = crate::mqtt::topics::check_address(remote.address.get_ref()) {
+            ctx.error(remote.address.span(), why);
         }
         let mut actions = Vec::new();
         for (action, command) in &remote.actions {
@@ -812,11 +814,13 @@ fn resolve_light(ctx: &mut Ctx<'_>, name: &Str, raw: &RawLight) -> LightDef {
         }
     };
     let address = match &raw.address {
-        Some(a) if a.get_ref().trim().is_empty() => {
-            ctx.error(a.span(), "`address` must not be empty");
-            String::new()
-        }
-        Some(a) => a.get_ref().clone(),
+        Some(a) => match crate::mqtt::topics::check_address(a.get_ref()) {
+            Ok(()) => a.get_ref().clone(),
+            Err(why) => {
+                ctx.error(a.span(), why);
+                String::new()
+            }
+        },
         None => {
             ctx.error(
                 name.span(),

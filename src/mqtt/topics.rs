@@ -51,6 +51,25 @@ pub fn check_room(room: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks a device address that becomes part of a topic (a light's or remote's): not empty,
+/// and without MQTT's wildcards `#` and `+` or a NUL, which brokers refuse in a topic one
+/// publishes to (every message would be dropped without a word).
+///
+/// # Errors
+/// Says what is wrong, lowercase.
+pub fn check_address(address: &str) -> Result<(), String> {
+    if address.trim().is_empty() {
+        return Err("`address` must not be empty".to_owned());
+    }
+    if let Some(c) = address.chars().find(|c| matches!(c, '#' | '+' | '\0')) {
+        return Err(format!(
+            "`address` `{address}` has `{}`: MQTT topics cannot contain `#`, `+` or NUL",
+            c.escape_default()
+        ));
+    }
+    Ok(())
+}
+
 impl Topics {
     /// The topics of `room`.
     #[must_use]
@@ -81,6 +100,14 @@ mod tests {
         }
         for bad in ["", "a/b", "#", "+", "two words", "all"] {
             assert!(check_room(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn addresses_have_no_wildcards() {
+        assert_eq!(check_address("living room/lamp"), Ok(()));
+        for bad in ["", " ", "lamp/#", "a+b", "x\0"] {
+            assert!(check_address(bad).is_err(), "{bad:?}");
         }
     }
 
