@@ -25,3 +25,4 @@ pub mod timeline;
 pub mod tween;
 pub mod units;
 pub mod watch;
+pub mod web;
