@@ -127,8 +127,14 @@ pub async fn start(
     feed: watch::Receiver<String>,
     tx: mpsc::Sender<Request>,
 ) -> Result<SocketAddr, WebError> {
-    let tokens = match state_dir {
-        Some(dir) => Tokens::load_or_create(dir, spec.view_token)?,
+    let tokens = match state_dir.map(|dir| Tokens::load_or_create(dir, spec.view_token)) {
+        Some(Ok(tokens)) => tokens,
+        Some(Err(err @ TokenError::Io { .. })) => {
+            // The ceremony matters more than a pairing that outlives this run.
+            tracing::warn!("{err}; phones paired now must pair again after a restart");
+            Tokens::ephemeral(spec.view_token)?
+        }
+        Some(Err(err)) => return Err(err.into()),
         None => Tokens::ephemeral(spec.view_token)?,
     };
     let bind = |why| WebError::Bind {
