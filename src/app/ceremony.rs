@@ -253,3 +253,38 @@ fn open_and_run(spec: RoomSpec) -> Result<Exit, AppError> {
     runtime.shutdown_background();
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_flag_turns_the_page_on_and_wins_over_the_config_address() {
+        let off = Settings::default();
+        assert_eq!(remote_spec(None, &off), None, "off by default");
+        let flag: SocketAddr = "127.0.0.1:9000".parse().expect("addr");
+        assert_eq!(
+            remote_spec(Some(flag), &off),
+            Some(RemoteSpec {
+                listen: flag,
+                view_token: false
+            })
+        );
+        let config = Settings {
+            remote: Some(RemoteSpec {
+                listen: "0.0.0.0:8787".parse().expect("addr"),
+                view_token: true,
+            }),
+            ..Settings::default()
+        };
+        assert_eq!(remote_spec(None, &config), config.remote);
+        assert_eq!(
+            remote_spec(Some(flag), &config),
+            Some(RemoteSpec {
+                listen: flag,
+                view_token: true
+            }),
+            "the flag moves the page, the config's view token stays"
+        );
+    }
+}

@@ -66,6 +66,9 @@ function render() {
   $('step').textContent = state.index != null ? `${state.index + 1} of ${state.phases}` : '';
   if (mode === 'idle') {
     document.title = 'sanctum';
+    document.querySelector('#idle .hint').textContent = control
+      ? 'Nothing plays and the lights are untouched. Choose a ceremony below.'
+      : 'Nothing plays and the lights are untouched.';
     renderCeremonies(state.ceremonies || []);
   } else if (mode === 'running' || mode === 'paused') {
     $('title').textContent = state.title || state.phase || '';
