@@ -9,6 +9,7 @@ packages=(
   sox pv                         # measuring audio; pacing ALSA's file plugin
   vorbis-tools                   # scripts/gen-sounds.sh (regenerating sounds/)
   systemd                        # systemd-analyze checks the shipped units
+  chromium chromium-driver       # the phone page's browser test (headless, over WebDriver)
 )
 missing=()
 for p in "${packages[@]}"; do

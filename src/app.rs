@@ -4,9 +4,11 @@
 
 mod ceremony;
 mod journal;
+mod remote;
 
 pub use ceremony::{DaemonArgs, daemon, run};
 pub use journal::journal;
+pub use remote::remote;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -101,6 +103,14 @@ pub enum AppError {
     /// The broker never answered.
     #[error("failed to connect to the broker at {0} within 5 s")]
     NotConnected(String),
+    /// `sanctum remote` without an address.
+    #[error(
+        "the phone page is off: set `[remote] listen = \"0.0.0.0:8787\"` in the config, or give --remote ADDR"
+    )]
+    RemoteOff,
+    /// The phone page's tokens could not be read.
+    #[error(transparent)]
+    Remote(crate::web::WebError),
     /// The render could not write its file or the ceremony would not move on.
     #[error(transparent)]
     Render(#[from] render::RenderError),

@@ -1,5 +1,6 @@
 //! The command line: clap definitions whose doc comments are the help text. Parsing only.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +38,10 @@ pub enum CliCommand {
         /// `sanctum devices`.
         #[arg(long, value_name = "OUTPUT")]
         output: Option<String>,
+        /// Serve the phone page on this address, e.g. 0.0.0.0:8787 (overrides the config's
+        /// `[remote] listen`); a phone pairs through the printed link or QR code.
+        #[arg(long, value_name = "ADDR")]
+        remote: Option<SocketAddr>,
         /// Broker and room, overriding the rig.
         #[command(flatten)]
         net: NetArgs,
@@ -71,6 +76,10 @@ pub enum CliCommand {
         /// Where the sound goes (overrides the config and the rig); see `sanctum devices`.
         #[arg(long, value_name = "OUTPUT")]
         output: Option<String>,
+        /// Serve the phone page on this address, e.g. 0.0.0.0:8787 (overrides the config's
+        /// `[remote] listen`); a phone pairs through the printed link or QR code.
+        #[arg(long, value_name = "ADDR")]
+        remote: Option<SocketAddr>,
         /// Saving and resuming the position.
         #[command(flatten)]
         keep: KeepArgs,
@@ -127,6 +136,22 @@ pub enum CliCommand {
         /// Rig, broker and room.
         #[command(flatten)]
         net: NetArgs,
+    },
+    /// Print the phone page's pairing link and QR code again.
+    ///
+    /// Reads the token the daemon keeps in its state folder (run as the daemon's user, e.g.
+    /// `sudo -u sanctum sanctum remote`). Delete `remote-token` there and restart the daemon
+    /// to unpair every phone.
+    Remote {
+        /// The config file (as for `daemon`).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The daemon's state folder (as for `daemon`).
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+        /// The address the page listens on, if not the config's `[remote] listen`.
+        #[arg(long, value_name = "ADDR")]
+        remote: Option<SocketAddr>,
     },
     /// Work with the rig's lights.
     Lights {

@@ -27,3 +27,4 @@ pub mod timeline;
 pub mod tween;
 pub mod units;
 pub mod watch;
+pub mod web;

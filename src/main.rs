@@ -17,6 +17,7 @@ fn main() -> ExitCode {
             from,
             speed,
             output,
+            remote,
             net,
             keep,
         } => app::run(
@@ -24,6 +25,7 @@ fn main() -> ExitCode {
             from.as_deref(),
             speed,
             output.as_deref(),
+            remote,
             &net,
             &keep,
         )
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
             broker,
             room,
             output,
+            remote,
             keep,
         } => app::daemon(&app::DaemonArgs {
             config,
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
             broker,
             room,
             output,
+            remote,
             keep,
         })
         .map(exit_code),
@@ -98,6 +102,13 @@ fn main() -> ExitCode {
                 png: png.as_deref(),
                 width,
             });
+        }
+        CliCommand::Remote {
+            config,
+            state_dir,
+            remote,
+        } => {
+            app::remote(config.as_deref(), state_dir.as_deref(), remote).map(|()| ExitCode::SUCCESS)
         }
     };
     match result {

@@ -16,6 +16,7 @@ use toml::Spanned;
 use crate::config::parse::deserialize;
 use crate::config::{Diagnostics, SourceFile};
 use crate::units::parse_duration;
+use crate::web::RemoteSpec;
 
 /// How long a saved position stays worth resuming unless the config says otherwise.
 pub const DEFAULT_RESUME_WITHIN: Duration = Duration::from_secs(6 * 3600);
@@ -37,6 +38,15 @@ struct RawSettings {
     broker: Option<Spanned<String>>,
     output: Option<Spanned<String>>,
     resume_within: Option<Spanned<String>>,
+    remote: Option<Spanned<RawRemote>>,
+}
+
+/// `[remote]`: the phone page.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRemote {
+    listen: Option<Spanned<String>>,
+    view_token: Option<bool>,
 }
 
 /// `sanctum.toml`, resolved: paths are relative to the file's folder.
@@ -58,6 +68,8 @@ pub struct Settings {
     pub output: Option<String>,
     /// How old a saved position may be and still be resumed.
     pub resume_within: Duration,
+    /// The phone page (`None`: off).
+    pub remote: Option<RemoteSpec>,
 }
 
 /// Why the config could not be used.
@@ -165,6 +177,9 @@ impl Settings {
                     Err(why) => diags.error(&file, room.span(), why),
                 }
             }
+            if let Some(remote) = raw.remote {
+                settings.remote = remote_spec(&file, remote, &mut diags);
+            }
             if let Some(r) = raw.resume_within {
                 match parse_duration(r.get_ref()) {
                     Ok(d) if !d.is_zero() => settings.resume_within = d,
@@ -177,6 +192,41 @@ impl Settings {
             Ok(settings)
         } else {
             Err(SettingsError::Invalid(diags))
+        }
+    }
+}
+
+/// `[remote]` as a [`RemoteSpec`]; `listen` must be an address with a port.
+fn remote_spec(
+    file: &Arc<SourceFile>,
+    raw: Spanned<RawRemote>,
+    diags: &mut Diagnostics,
+) -> Option<RemoteSpec> {
+    let span = raw.span();
+    let raw = raw.into_inner();
+    let Some(listen) = raw.listen else {
+        diags.error(
+            file,
+            span,
+            "`[remote]` needs `listen`, like `listen = \"0.0.0.0:8787\"`",
+        );
+        return None;
+    };
+    match listen.get_ref().parse() {
+        Ok(addr) => Some(RemoteSpec {
+            listen: addr,
+            view_token: raw.view_token.unwrap_or(false),
+        }),
+        Err(_) => {
+            diags.error(
+                file,
+                listen.span(),
+                format!(
+                    "`listen` must be an address and a port, like \"0.0.0.0:8787\" or \"[::]:8787\", not \"{}\"",
+                    listen.get_ref()
+                ),
+            );
+            None
         }
     }
 }
@@ -304,5 +354,50 @@ mod tests {
         );
         assert!(text.contains("sanctum.toml:3:17:"), "{text}");
         assert!(text.contains("sanctum.toml:4:8:"), "{text}");
+    }
+
+    #[test]
+    fn reads_the_phone_page_section_and_points_at_its_mistakes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sanctum.toml");
+        std::fs::write(
+            &path,
+            "[remote]\nlisten = \"0.0.0.0:8787\"\nview_token = true\n",
+        )
+        .expect("write");
+        let s = Settings::read(&path).expect("valid");
+        assert_eq!(
+            s.remote,
+            Some(RemoteSpec {
+                listen: "0.0.0.0:8787".parse().expect("addr"),
+                view_token: true
+            })
+        );
+        std::fs::write(
+            &path,
+            "rig = \"r\"\n[remote]\nlisten = \"0.0.0.0\"\nport = 1\n",
+        )
+        .expect("write");
+        let SettingsError::Invalid(diags) = Settings::read(&path).expect_err("invalid") else {
+            panic!("invalid expected")
+        };
+        let text = diags.to_string();
+        assert!(
+            text.contains("sanctum.toml:3:10: `listen` must be an address and a port"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sanctum.toml:4:1: unknown key `port`"),
+            "{text}"
+        );
+        std::fs::write(&path, "[remote]\nview_token = true\n").expect("write");
+        let err = Settings::read(&path).expect_err("no listen");
+        let SettingsError::Invalid(diags) = err else {
+            panic!("invalid expected")
+        };
+        assert!(
+            diags.to_string().contains("`[remote]` needs `listen`"),
+            "{diags}"
+        );
     }
 }

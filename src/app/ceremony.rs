@@ -2,6 +2,7 @@
 //! starts its ceremony at once and ends with it, `daemon` waits for `start <ceremony>`.
 //! This file only turns arguments and the config into a [`RoomSpec`] and reports the end.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use crate::room::setup::{self, RoomSpec};
 use crate::room::{Exit, Plan};
 use crate::settings::{self, Settings};
 use crate::sound::SoundError;
+use crate::web::RemoteSpec;
 
 /// The arguments of `sanctum daemon`.
 #[derive(Debug, Clone, Default)]
@@ -31,6 +33,8 @@ pub struct DaemonArgs {
     pub room: Option<String>,
     /// `--output`.
     pub output: Option<String>,
+    /// `--remote`.
+    pub remote: Option<SocketAddr>,
     /// `--state-dir`, `--fresh`, `--force`.
     pub keep: KeepArgs,
 }
@@ -45,6 +49,7 @@ pub fn run(
     from: Option<&str>,
     speed: f64,
     output: Option<&str>,
+    remote: Option<SocketAddr>,
     net: &NetArgs,
     keep: &KeepArgs,
 ) -> Result<Exit, AppError> {
@@ -111,6 +116,7 @@ pub fn run(
         resume_within: settings.resume_within,
         force: keep.force,
         terminal: true,
+        remote: remote_spec(remote, &settings),
     };
     open_and_run(room_spec)
 }
@@ -194,6 +200,7 @@ pub fn daemon(args: &DaemonArgs) -> Result<Exit, AppError> {
         resume_within: settings.resume_within,
         force: args.keep.force,
         terminal: false,
+        remote: remote_spec(args.remote, &settings),
     };
     open_and_run(spec)
 }
@@ -210,7 +217,19 @@ fn broker(
     flag.or(config).or(rig.broker.as_ref()).cloned()
 }
 
-fn settings_error(err: settings::SettingsError) -> AppError {
+/// The phone page: `--remote` wins over the config's `[remote] listen` (keeping its
+/// `view_token`); off when neither names an address.
+pub(crate) fn remote_spec(flag: Option<SocketAddr>, settings: &Settings) -> Option<RemoteSpec> {
+    match flag {
+        Some(listen) => Some(RemoteSpec {
+            listen,
+            view_token: settings.remote.as_ref().is_some_and(|r| r.view_token),
+        }),
+        None => settings.remote.clone(),
+    }
+}
+
+pub(crate) fn settings_error(err: settings::SettingsError) -> AppError {
     if let settings::SettingsError::Invalid(diags) = &err {
         crate::console::warn(&diags.to_string());
     }
@@ -238,4 +257,39 @@ fn open_and_run(spec: RoomSpec) -> Result<Exit, AppError> {
     // The terminal reader blocks on stdin in a thread of its own; do not wait for it.
     runtime.shutdown_background();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_flag_turns_the_page_on_and_wins_over_the_config_address() {
+        let off = Settings::default();
+        assert_eq!(remote_spec(None, &off), None, "off by default");
+        let flag: SocketAddr = "127.0.0.1:9000".parse().expect("addr");
+        assert_eq!(
+            remote_spec(Some(flag), &off),
+            Some(RemoteSpec {
+                listen: flag,
+                view_token: false
+            })
+        );
+        let config = Settings {
+            remote: Some(RemoteSpec {
+                listen: "0.0.0.0:8787".parse().expect("addr"),
+                view_token: true,
+            }),
+            ..Settings::default()
+        };
+        assert_eq!(remote_spec(None, &config), config.remote);
+        assert_eq!(
+            remote_spec(Some(flag), &config),
+            Some(RemoteSpec {
+                listen: flag,
+                view_token: true
+            }),
+            "the flag moves the page, the config's view token stays"
+        );
+    }
 }

@@ -59,6 +59,8 @@ pub struct RoomSpec {
     pub force: bool,
     /// Read commands from the terminal.
     pub terminal: bool,
+    /// Serve the phone page (`None`: off).
+    pub remote: Option<crate::web::RemoteSpec>,
 }
 
 /// Why a room could not open.
@@ -76,6 +78,9 @@ pub enum OpenError {
     /// Signal handlers or threads could not start.
     #[error("failed to start: {0}")]
     Io(#[from] std::io::Error),
+    /// The phone page could not start.
+    #[error(transparent)]
+    Web(#[from] crate::web::WebError),
     /// Another instance runs this room.
     #[error(
         "failed to start: room `{room}` already has a live sanctum (pid {pid} on {host}, since {since}); stop it first, or pass --force to take the room over"
@@ -172,7 +177,7 @@ pub async fn open(spec: RoomSpec) -> Result<Opened, OpenError> {
         None => (None, None),
     };
     if spec.terminal {
-        tokio::spawn(read_terminal(tx));
+        tokio::spawn(read_terminal(tx.clone()));
     }
     let journal = match &spec.state_dir {
         Some(dir) if spec.speed == 1.0 => Some(crate::journal::store::folder(dir)),
@@ -190,6 +195,9 @@ pub async fn open(spec: RoomSpec) -> Result<Opened, OpenError> {
         reload: spec.reload,
         journal,
     });
+    if let Some(remote) = &spec.remote {
+        crate::web::start(remote, spec.state_dir.as_deref(), room.state_feed(), tx).await?;
+    }
     Ok(Opened {
         room,
         requests,
