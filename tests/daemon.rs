@@ -80,6 +80,23 @@ impl Sanctum {
         None
     }
 
+    /// The whole recording, once the process has ended: waits until `pv` (which outlives
+    /// it, writing what it buffered at its paced rate) has stopped writing.
+    fn final_audio(&self) -> Vec<f32> {
+        let path = self.home.path().join("out.raw");
+        let size = || std::fs::metadata(&path).map_or(0, |m| m.len());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut last = (size(), Instant::now());
+        while Instant::now() < deadline && last.1.elapsed() < Duration::from_millis(1_000) {
+            std::thread::sleep(Duration::from_millis(100));
+            let now = size();
+            if now != last.0 {
+                last = (now, Instant::now());
+            }
+        }
+        self.audio()
+    }
+
     /// The audio played so far, left channel.
     fn audio(&self) -> Vec<f32> {
         let bytes = std::fs::read(self.home.path().join("out.raw")).unwrap_or_default();
@@ -273,7 +290,7 @@ fn a_phone_starts_steers_and_stops_ceremonies_and_the_daemon_waits_between_them(
         m.topic == "sanctum/library/status" && says(m, "offline")
     })
     .expect("a clean offline on the way out");
-    check_two_ceremonies_of_sound(&daemon.audio());
+    check_two_ceremonies_of_sound(&daemon.final_audio());
     let status = Command::new(assert_cmd::cargo::cargo_bin("sanctum"))
         .args(["status", "--broker", &url, "--room", "library"])
         .output()
@@ -312,9 +329,10 @@ fn check_two_ceremonies_of_sound(audio: &[f32]) {
         regions[1].0 - regions[0].1 >= 80,
         "the daemon waits in silence: {summary:?}"
     );
+    let last = windows.last().copied().unwrap_or(-200.0);
     assert!(
-        regions[1].1 + 10 < windows.len(),
-        "silence at the end: {summary:?}"
+        last < -60.0,
+        "faded out at the end: {last:.1} dBFS, {summary:?}"
     );
     for (start, end) in &regions {
         let peak = windows[*start..=*end]
@@ -412,7 +430,7 @@ fn kill_9_mid_phase_then_a_restart_resumes_the_same_phase_with_fades() {
     let mut second = second;
     second.signal("TERM");
     second.wait(Duration::from_secs(10)).expect("exits");
-    let audio = second.audio();
+    let audio = second.final_audio();
     let start = first_sound(&audio).unwrap_or_else(|| panic!("sound after the restart\n{log}"));
     // The median of 10 ms windows over a stretch, so that one dropout under a loaded CI
     // machine (a starved decoder) does not decide.
@@ -853,4 +871,85 @@ fn a_second_ctrl_c_quits_at_once_and_still_leaves_the_room_offline_and_not_stopp
     std::thread::sleep(Duration::from_millis(300));
     let last = rec.on(STATE).last().map(json).expect("state");
     assert_ne!(last["mode"], "stopping", "never `stopping` forever: {last}");
+}
+
+#[test]
+fn without_a_sound_card_the_ceremony_runs_and_the_sound_fades_in_when_one_appears() {
+    require_pv();
+    let state = tempfile::tempdir().expect("tempdir");
+    let s = state.path().to_str().expect("utf8");
+    // No ALSA config at all: cpal lists `default`, but it does not open.
+    let mut run = Sanctum::start(
+        &[
+            "run",
+            "tests/fixtures/library/evening",
+            "--no-mqtt",
+            "--state-dir",
+            s,
+        ],
+        false,
+        &[],
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(run.log().contains("no sound output") && run.log().contains("▶ phase 1/3 arrive")) {
+        assert!(Instant::now() < deadline, "{}", run.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(run.log().matches("no sound output").count(), 1, "said once");
+    assert!(
+        run.child.try_wait().expect("wait").is_none(),
+        "the ceremony runs"
+    );
+    // The sound card appears (an ALSA config sending `default` to the file plugin).
+    let raw = run.home.path().join("out.raw");
+    std::fs::write(
+        run.home.path().join(".asoundrc"),
+        format!(
+            "pcm.!default {{ type file; slave.pcm \"null\"; file \"|pv -q -L {} > '{}'\"; format \"raw\" }}\n",
+            RATE * 8,
+            raw.display()
+        ),
+    )
+    .expect("asoundrc");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !run.log().contains("the sound output is here") {
+        assert!(Instant::now() < deadline, "{}", run.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(2_500));
+    run.signal("TERM");
+    run.wait(Duration::from_secs(10)).expect("stops");
+    let audio = run.final_audio();
+    let start = first_sound(&audio).unwrap_or_else(|| panic!("sound came: {}", run.log()));
+    let at = |from: f64| {
+        let a = start + (from * RATE as f64) as usize;
+        rms_db(&audio[a..(a + RATE / 10).min(audio.len())])
+    };
+    // The device opens mid-ceremony, so the file starts right in the fade: its first 10 ms
+    // are far below where the fade arrives, never a jump to full level.
+    let first = rms_db(&audio[start..start + RATE / 100]);
+    assert!(
+        first < at(1.5) - 12.0,
+        "a rise from near silence: {first:.1} dBFS"
+    );
+    assert!(
+        at(0.0) < at(1.5) - 3.0,
+        "a fade in: {:.1} → {:.1} dBFS",
+        at(0.0),
+        at(1.5)
+    );
+    // A device named on purpose must open at start.
+    let out = Command::new(assert_cmd::cargo::cargo_bin("sanctum"))
+        .args([
+            "run",
+            "tests/fixtures/library/evening",
+            "--no-mqtt",
+            "--state-dir",
+            s,
+        ])
+        .args(["--output", "hw:9,9"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
 }

@@ -34,6 +34,8 @@ use crate::units::{format_clock, format_duration};
 pub const SAVE_EVERY: Duration = Duration::from_secs(5);
 /// The room's housekeeping tick (saving, watchdog).
 const TICK: Duration = Duration::from_secs(1);
+/// First wait before trying a missing sound output again; it doubles up to a minute.
+const SOUND_RETRY: Duration = Duration::from_secs(2);
 
 /// What the room does with ceremonies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +95,8 @@ pub struct Room {
     instance: Instance,
     notifier: Notifier,
     sound: Option<Sound>,
+    /// The output to try again, when to, and the wait after that.
+    sound_retry: Option<(crate::audio::OutputSpec, Duration, Duration)>,
     mqtt: Option<MqttOutput>,
     bus: Option<Bus>,
     persistence: Option<Persistence>,
@@ -131,6 +135,8 @@ pub struct Parts {
     pub notifier: Notifier,
     /// The sound output, if any.
     pub sound: Option<Sound>,
+    /// The output to keep trying while there is no sound (no sound card at start).
+    pub sound_retry: Option<crate::audio::OutputSpec>,
     /// The light bus and its output, if there is a broker.
     pub mqtt: Option<(Bus, MqttOutput)>,
     /// Saving and resuming, if on.
@@ -156,6 +162,7 @@ impl Room {
             instance: parts.instance,
             notifier: parts.notifier,
             sound: parts.sound,
+            sound_retry: parts.sound_retry.map(|o| (o, SOUND_RETRY, SOUND_RETRY)),
             mqtt,
             bus,
             persistence: parts.persistence,
@@ -245,6 +252,11 @@ impl Room {
 
     /// Resumes a saved position, or starts `run`'s ceremony, or waits.
     fn begin(&mut self) {
+        if self.sound_retry.is_some() {
+            self.error_event(
+                "no sound output: the ceremony runs without sound until the default device opens (see `sanctum devices`, or --output)",
+            );
+        }
         let decision = self
             .persistence
             .as_ref()
@@ -451,6 +463,7 @@ impl Room {
         // The tick runs at least twice per watchdog period: a ping per tick proves the loop
         // turns.
         self.notifier.ping();
+        self.retry_sound(now);
         self.flush();
     }
 
@@ -523,6 +536,35 @@ impl Room {
             } else {
                 self.say("idle: waiting for `start <ceremony>`");
                 self.notifier.status("idle");
+            }
+        }
+    }
+
+    /// Tries the missing sound output again when due; once it opens, the room's current
+    /// sound comes in with a fade over the ceremony's transition (from silence, as after a
+    /// restart).
+    fn retry_sound(&mut self, now: Duration) {
+        let Some((spec, due, wait)) = &mut self.sound_retry else {
+            return;
+        };
+        if now < *due {
+            return;
+        }
+        match Sound::open(spec.clone(), &self.library.rig) {
+            Ok(mut sound) => {
+                tracing::info!("the sound output is here: the sound fades in");
+                self.trouble("the sound output came back");
+                if let Some(r) = &self.engine {
+                    for event in sound_now(&r.timeline, now) {
+                        sound.apply(&event, &r.timeline);
+                    }
+                }
+                self.sound = Some(sound);
+                self.sound_retry = None;
+            }
+            Err(_) => {
+                *wait = (*wait * 2).min(Duration::from_secs(60));
+                *due = now + wait.mul_f64(self.clock.speed());
             }
         }
     }
@@ -717,6 +759,37 @@ impl Room {
             tracing::debug!(?stats, "mqtt bus stopped");
         }
     }
+}
+
+/// The events that bring a fresh mixer to where `timeline` is: the master volume, then each
+/// playing layer fading in over the ceremony's transition.
+fn sound_now(timeline: &Timeline, now: Duration) -> Vec<Event> {
+    let status = timeline.status(now);
+    let mut events = vec![Event {
+        at: now,
+        action: Action::Master {
+            gain: status.volume,
+            fade: Duration::ZERO,
+        },
+    }];
+    let fade = timeline.ceremony().transition;
+    for (i, layer) in timeline.commanded().layers.iter().enumerate() {
+        if let Some(source) = &layer.source {
+            events.push(Event {
+                at: now,
+                action: Action::Layer {
+                    layer: i,
+                    change: crate::timeline::LayerChange::Play {
+                        source: Arc::clone(source),
+                        gain: layer.gain,
+                        fade,
+                        curve: crate::tween::Curve::EqualPower,
+                    },
+                },
+            });
+        }
+    }
+    events
 }
 
 fn state_line(event: &str, text: &str) -> String {

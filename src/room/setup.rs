@@ -138,7 +138,18 @@ pub async fn open(spec: RoomSpec) -> Result<Opened, OpenError> {
         _ => Duration::ZERO,
     };
     let clock = Clock::start_at(spec.speed, base);
-    let sound = Some(Sound::open(spec.output.clone(), &rig)?);
+    // No sound card is like a lost broker: the ceremony runs, and the room keeps trying the
+    // default device. A device named on purpose must open now.
+    let (sound, sound_retry) = match Sound::open(spec.output.clone(), &rig) {
+        Ok(sound) => (Some(sound), None),
+        Err(err) if spec.output == OutputSpec::Device(None) => {
+            tracing::warn!(
+                "no sound output: {err}. The ceremony runs without sound; sanctum keeps trying the default device (see `sanctum devices`, or choose one with --output)"
+            );
+            (None, Some(spec.output.clone()))
+        }
+        Err(err) => return Err(err.into()),
+    };
     let (tx, requests) = mpsc::channel(REQUEST_QUEUE);
     let (trouble_tx, trouble) = mpsc::unbounded_channel();
     let mqtt = match broker {
@@ -190,6 +201,7 @@ pub async fn open(spec: RoomSpec) -> Result<Opened, OpenError> {
         instance,
         notifier: Notifier::from_env(),
         sound,
+        sound_retry,
         mqtt,
         persistence,
         reload: spec.reload,
