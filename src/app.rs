@@ -35,8 +35,13 @@ pub enum AppError {
     #[error("failed to load the ceremony: {0} problem(s), listed above")]
     Invalid(usize),
     /// `--from` named a phase the ceremony does not have.
-    #[error("failed to start: the ceremony has no phase `{0}`")]
-    UnknownPhase(String),
+    #[error("failed to start: the ceremony has no phase `{id}`; its phases are {known}")]
+    UnknownPhase {
+        /// The id asked for.
+        id: String,
+        /// The ceremony's phase ids.
+        known: String,
+    },
     /// The audio output could not start.
     #[error(transparent)]
     Sound(#[from] crate::sound::SoundError),
@@ -231,7 +236,10 @@ fn load_timeline(
     };
     let mut timeline = Timeline::new(Arc::new(loaded.ceremony), loaded.rig);
     if let Some(id) = from {
-        timeline.start_from(id).map_err(AppError::UnknownPhase)?;
+        let known = timeline.ceremony().phase_list();
+        timeline
+            .start_from(id)
+            .map_err(|id| AppError::UnknownPhase { id, known })?;
     }
     Ok(timeline)
 }
@@ -311,9 +319,15 @@ fn render_timeline(
         },
     );
     bar.finish_and_clear();
-    let closed = wav.stop().map_err(crate::render::RenderError::from);
-    let length = rendered?;
-    closed?;
+    // Only a whole render replaces the file; a failed one leaves the old file as it was.
+    let length = match rendered {
+        Ok(length) => length,
+        Err(e) => {
+            wav.abandon();
+            return Err(e.into());
+        }
+    };
+    wav.stop().map_err(render::RenderError::from)?;
     let took = stopwatch.now();
     println!(
         "wrote {}: {} of audio in {:.1} s ({:.0}× real time)",

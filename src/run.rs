@@ -48,7 +48,7 @@ pub async fn run(
         source: "run".to_owned(),
     };
     if let Err(why) = timeline.command(clock.now(), &start.command, &mut events) {
-        feedback.ignored(clock.now(), &start, &why.to_string());
+        feedback.ignored(clock.now(), &start, &timeline.explain(why));
     }
     let mut requests_open = true;
     let mut signalled = false;
@@ -63,7 +63,7 @@ pub async fn run(
             got = requests.recv(), if requests_open => match got {
                 Some(request) => {
                     if let Err(why) = timeline.command(clock.now(), &request.command, &mut events) {
-                        feedback.ignored(clock.now(), &request, &why.to_string());
+                        feedback.ignored(clock.now(), &request, &timeline.explain(why));
                     }
                 }
                 None => requests_open = false,

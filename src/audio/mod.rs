@@ -25,7 +25,7 @@ pub use backend::{
 };
 pub use decode::{DecodeError, PcmBuffer, decode_file};
 pub use handle::AudioHandle;
-pub use probe::{ProbeError, ProbeErrorKind, SoundInfo, probe_file};
+pub use probe::{ProbeError, ProbeErrorKind, SoundInfo, probe_bytes, probe_file};
 pub use processor::AudioProcessor;
 
 use crate::tween::Curve;

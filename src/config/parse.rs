@@ -224,10 +224,7 @@ mod tests {
     }
 
     fn run(text: &str) -> (Option<Doc>, Vec<String>) {
-        let file = Arc::new(SourceFile {
-            path: PathBuf::from("t.toml"),
-            text: text.to_owned(),
-        });
+        let file = Arc::new(SourceFile::new(PathBuf::from("t.toml"), text.to_owned()));
         let mut diags = Diagnostics::default();
         let doc = deserialize::<Doc>(&file, &mut diags);
         let messages = diags

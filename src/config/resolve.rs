@@ -18,6 +18,7 @@ use super::raw::{
 };
 use crate::audio::probe::{ProbeError, SoundInfo, probe_file};
 use crate::command::Command;
+use crate::files;
 use crate::lights::target::{Effect, LightColor, LightTarget};
 use crate::model::{
     Advance, AudioSettings, Ceremony, Cue, DEVICE_CURVES, DRIVERS, GroupDef, LayerCue, LayerDef,
@@ -84,19 +85,10 @@ impl Loader {
     }
 
     fn read(&mut self, path: &Path) -> Option<Arc<SourceFile>> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                self.files += 1;
-                Some(Arc::new(SourceFile {
-                    path: path.to_owned(),
-                    text,
-                }))
-            }
+        match files::read_text(path, files::MAX_CONFIG_BYTES) {
+            Ok(text) => Some(Arc::new(SourceFile::new(path, text))),
             Err(err) => {
-                let file = Arc::new(SourceFile {
-                    path: path.to_owned(),
-                    text: String::new(),
-                });
+                let file = Arc::new(SourceFile::new(path, String::new()));
                 self.diags
                     .error(&file, 0..0, format!("failed to read file: {err}"));
                 None
@@ -111,17 +103,30 @@ impl Loader {
         if let Some(cached) = self.rigs.get(&key) {
             return cached.clone();
         }
-        let rig = self.read(path).and_then(|file| {
-            self.rig_files.insert(key.clone(), Arc::clone(&file));
-            let before = self.diags.len();
-            let raw: RawRig = deserialize(&file, &mut self.diags)?;
+        match self.read(path) {
+            Some(file) => self.rig_source(file),
+            None => {
+                self.rigs.insert(key, None);
+                None
+            }
+        }
+    }
+
+    /// Checks a rig whose text is already read (`file.path` says where it lives, for
+    /// relative paths and messages), as [`Loader::rig`] does.
+    pub fn rig_source(&mut self, file: Arc<SourceFile>) -> Option<Arc<Rig>> {
+        self.files += 1;
+        let key = canonical(&file.path);
+        self.rig_files.insert(key.clone(), Arc::clone(&file));
+        let before = self.diags.len();
+        let rig = deserialize::<RawRig>(&file, &mut self.diags).and_then(|raw| {
             let mut ctx = Ctx {
                 file: &file,
                 cut: self.diags.len() != before,
                 diags: &mut self.diags,
                 sounds: None,
             };
-            resolve_rig(&mut ctx, raw, path).map(Arc::new)
+            resolve_rig(&mut ctx, raw, &file.path).map(Arc::new)
         });
         self.rigs.insert(key, rig.clone());
         rig
@@ -129,9 +134,20 @@ impl Loader {
 
     /// Reads and checks a ceremony folder with the given rig.
     pub fn ceremony(&mut self, dir: &Path, rig_override: Option<&Path>) -> Option<Loaded> {
+        let file = self.read(&dir.join("ceremony.toml"))?;
+        self.ceremony_source(dir, file, rig_override)
+    }
+
+    /// Checks a ceremony whose `ceremony.toml` is already read, as [`Loader::ceremony`] does;
+    /// its rig and scenes are read from `dir`.
+    pub fn ceremony_source(
+        &mut self,
+        dir: &Path,
+        file: Arc<SourceFile>,
+        rig_override: Option<&Path>,
+    ) -> Option<Loaded> {
+        self.files += 1;
         let before = self.diags.len();
-        let path = dir.join("ceremony.toml");
-        let file = self.read(&path)?;
         let raw: RawCeremony = deserialize(&file, &mut self.diags)?;
         let cut = self.diags.len() != before;
         let rig_path = match (rig_override, &raw.rig) {
@@ -141,11 +157,12 @@ impl Loader {
                 if p.is_file() {
                     Some(p)
                 } else {
-                    self.diags.error(
-                        &file,
-                        r.span(),
-                        format!("rig file `{}` not found", p.display()),
+                    let why = files::what_is(&p).map_or_else(
+                        || "not found".to_owned(),
+                        |what| format!("is {what}, not a file"),
                     );
+                    self.diags
+                        .error(&file, r.span(), format!("rig file `{}` {why}", p.display()));
                     None
                 }
             }
@@ -168,10 +185,14 @@ impl Loader {
                 if p.is_dir() {
                     Some(p)
                 } else {
+                    let why = files::what_is(&p).map_or_else(
+                        || "does not exist".to_owned(),
+                        |what| format!("is {what}, not a folder"),
+                    );
                     self.diags.error(
                         &file,
                         s.span(),
-                        format!("sounds folder `{}` does not exist", p.display()),
+                        format!("sounds folder `{}` {why}", p.display()),
                     );
                     None
                 }
@@ -198,7 +219,7 @@ impl Loader {
             );
             ceremony_ok = false;
         }
-        let mut seen: BTreeMap<String, Range<usize>> = BTreeMap::new();
+        let mut seen: BTreeMap<String, (String, Range<usize>)> = BTreeMap::new();
         struct Pending {
             id: String,
             title: String,
@@ -212,16 +233,22 @@ impl Loader {
         for phase in &raw.phase {
             let id = phase.id.get_ref().clone();
             ctx.identifier(&phase.id, "phase id");
-            if let Some(first) = seen.get(&id) {
+            // Commands match phase ids without case, so ids must differ in more than case.
+            if let Some((first, first_span)) = seen.get(&id.to_ascii_lowercase()) {
                 let (line, _) =
-                    super::diag::Diagnostic::new(ctx.file, first.clone(), "").line_col();
+                    super::diag::Diagnostic::new(ctx.file, first_span.clone(), "").line_col();
+                let what = if *first == id {
+                    String::new()
+                } else {
+                    format!(" as `{first}`; phase ids are matched without case")
+                };
                 ctx.error(
                     phase.id.span(),
-                    format!("duplicate phase id `{id}` (first used on line {line})"),
+                    format!("duplicate phase id `{id}` (first used on line {line}{what})"),
                 );
                 ceremony_ok = false;
             } else {
-                seen.insert(id.clone(), phase.id.span());
+                seen.insert(id.to_ascii_lowercase(), (id.clone(), phase.id.span()));
             }
             let after = ctx.positive_opt(phase.after.as_ref(), "after");
             let min = ctx.positive_opt(phase.min.as_ref(), "min");
@@ -232,6 +259,14 @@ impl Loader {
                 );
             }
             let scene_path = dir.join(phase.scene.get_ref());
+            if let Some(what) = files::what_is(&scene_path).filter(|_| !scene_path.is_file()) {
+                ctx.error(
+                    phase.scene.span(),
+                    format!("scene `{}` is {what}, not a file", phase.scene.get_ref()),
+                );
+                ceremony_ok = false;
+                continue;
+            }
             if !scene_path.is_file() {
                 let others = toml_files_in(dir);
                 let names: Vec<&str> = others.iter().map(String::as_str).collect();
@@ -341,15 +376,25 @@ impl Loader {
         for remote in &rig.remotes {
             for binding in &remote.actions {
                 if let Command::Goto(id) = &binding.command
-                    && !ids.contains(&id.as_str())
+                    && !ids.iter().any(|known| known.eq_ignore_ascii_case(id))
                 {
                     let hint = suggest(id, &ids)
-                        .map(|s| format!("; did you mean `{s}`?"))
+                        .map(|s| format!("did you mean `{s}`? "))
                         .unwrap_or_default();
+                    let mut list: Vec<String> = Vec::new();
+                    for i in &ids {
+                        let item = format!("`{i}`");
+                        if !list.contains(&item) {
+                            list.push(item);
+                        }
+                    }
                     self.diags.error(
                         &file,
                         binding.span.clone(),
-                        format!("unknown phase `{id}`: this ceremony has no such phase{hint}"),
+                        format!(
+                            "unknown phase `{id}`: this ceremony has no such phase; {hint}its phases are {}",
+                            list.join(", ")
+                        ),
                     );
                 }
             }
@@ -365,20 +410,32 @@ impl Loader {
         if let Some(cached) = self.scenes.get(&key) {
             return cached.clone();
         }
-        let result = self.read(path).and_then(|file| {
-            let before = self.diags.len();
-            let raw: RawScene = deserialize(&file, &mut self.diags)?;
-            let mut ctx = Ctx {
-                file: &file,
-                cut: self.diags.len() != before,
-                diags: &mut self.diags,
-                sounds: Some(&mut self.sounds),
-            };
-            let (scene, spans) = resolve_scene(&mut ctx, raw, path, rig, sounds);
-            Some((Arc::new(scene), Arc::clone(&file), spans))
-        });
+        let result = self
+            .read(path)
+            .and_then(|file| self.scene_source(file, rig, sounds));
         self.scenes.insert(key, result.clone());
         result
+    }
+
+    /// Checks a scene whose text is already read against a rig, as [`Loader::scene`] does
+    /// (without caching it).
+    pub fn scene_source(
+        &mut self,
+        file: Arc<SourceFile>,
+        rig: &Rig,
+        sounds: &Path,
+    ) -> Option<ResolvedScene> {
+        self.files += 1;
+        let before = self.diags.len();
+        let raw: RawScene = deserialize(&file, &mut self.diags)?;
+        let mut ctx = Ctx {
+            file: &file,
+            cut: self.diags.len() != before,
+            diags: &mut self.diags,
+            sounds: Some(&mut self.sounds),
+        };
+        let (scene, spans) = resolve_scene(&mut ctx, raw, &file.path, rig, sounds);
+        Some((Arc::new(scene), Arc::clone(&file), spans))
     }
 }
 
@@ -1051,6 +1108,17 @@ fn gain(ctx: &mut Ctx<'_>, g: &Num, rig: &Rig) -> Option<Decibels> {
 
 fn sound_file(ctx: &mut Ctx<'_>, s: &Str, sounds: &Path) -> Option<PathBuf> {
     let path = sounds.join(s.get_ref());
+    if let Some(what) = files::what_is(&path) {
+        ctx.error(
+            s.span(),
+            format!(
+                "sound file `{}` is {what}, not a sound file (looked in {})",
+                s.get_ref(),
+                sounds.display()
+            ),
+        );
+        return None;
+    }
     if path.is_file() {
         if let Some(problem) = ctx.sound_problem(&path) {
             ctx.error(

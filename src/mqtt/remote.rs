@@ -200,7 +200,7 @@ impl Router {
         if phase.split_whitespace().count() != 1 {
             return reject(topic, format!("`{}` is not a phase id", clip(phase)));
         }
-        if !self.phases.is_empty() && !self.phases.iter().any(|p| p == phase) {
+        if !self.phases.is_empty() && !self.phases.iter().any(|p| p.eq_ignore_ascii_case(phase)) {
             return reject(
                 topic,
                 format!(
