@@ -112,16 +112,25 @@ fn ogg_frame_limit(path: &Path, decoder: &Decoder<BufReader<File>>) -> Option<u6
 /// replaced by a FIFO after the ceremony was checked is refused at once), and an open that
 /// hangs (a dead network mount) is given up after [`files::OPEN_TIMEOUT`]; the caller logs.
 fn open_decoder(path: &Path) -> Result<Decoder<BufReader<File>>, DecodeError> {
-    let file = files::open_regular_within(path, files::OPEN_TIMEOUT).map_err(|source| {
+    let mut file = files::open_regular_within(path, files::OPEN_TIMEOUT).map_err(|source| {
         DecodeError::Open {
             path: path.to_owned(),
             source,
         }
     })?;
-    Decoder::try_from(file).map_err(|e| DecodeError::Decode {
+    let decode_error = |message: String| DecodeError::Decode {
         path: path.to_owned(),
-        message: e.to_string(),
-    })
+        message,
+    };
+    let len = file
+        .metadata()
+        .map_err(|e| decode_error(e.to_string()))?
+        .len();
+    // symphonia would allocate whatever a comment header claims (see `tags`).
+    super::tags::check_comment_lengths(&mut file, len)
+        .map_err(|e| decode_error(e.to_string()))?
+        .map_err(decode_error)?;
+    Decoder::try_from(file).map_err(|e| decode_error(e.to_string()))
 }
 
 impl TrackReader {

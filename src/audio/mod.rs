@@ -14,6 +14,7 @@ mod limiter;
 pub mod probe;
 mod processor;
 mod ramp;
+mod tags;
 mod voice;
 
 use std::sync::Arc;
