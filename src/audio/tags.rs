@@ -129,7 +129,7 @@ fn comment_packet(packet: &[u8]) -> Result<(), String> {
 /// every length must fit in what is left of `body`.
 fn comments(body: &[u8], what: &str) -> Result<(), String> {
     let mut at = 0usize;
-    let mut next_len = |at: &mut usize| -> Option<usize> {
+    let next_len = |at: &mut usize| -> Option<usize> {
         let b = body.get(*at..*at + 4)?;
         *at += 4;
         usize::try_from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])).ok()

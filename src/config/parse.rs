@@ -26,7 +26,7 @@ pub fn deserialize<T: DeserializeOwned>(
     file: &Arc<SourceFile>,
     diags: &mut Diagnostics,
 ) -> Option<T> {
-    let (mut root, errors) = DeTable::parse_recoverable(&file.text);
+    let (root, errors) = DeTable::parse_recoverable(&file.text);
     if !errors.is_empty() {
         for e in errors {
             let span = e.span().unwrap_or(0..0);
@@ -34,6 +34,13 @@ pub fn deserialize<T: DeserializeOwned>(
         }
         return None;
     }
+    // Most files are right: the first attempt consumes the tree, with no copy of it (a copy
+    // per attempt doubled the peak memory of a large scene). Only a file with problems is
+    // parsed again for the recovery loop below.
+    if let Ok(value) = T::deserialize(Deserializer::from(root)) {
+        return Some(value);
+    }
+    let (mut root, _) = DeTable::parse_recoverable(&file.text);
     root.get_mut().make_owned();
     let root_span = root.span();
     let mut cut: Vec<(Range<usize>, String)> = Vec::new();
