@@ -41,10 +41,10 @@ fn status_kib(field: &str) -> f64 {
 /// `bad` of them (spread evenly) with an unreadable `at`.
 fn scene(cues: usize, bad: usize) -> String {
     let mut text = String::from("title = \"large\"\n");
-    let every = if bad == 0 { usize::MAX } else { cues / bad };
+    let every = cues.checked_div(bad);
     for i in 0..cues {
         let (h, m, s) = (i / 3600, (i / 60) % 60, i % 60);
-        if bad > 0 && i % every == 0 {
+        if every.is_some_and(|e| i % e == 0) {
             let _ = writeln!(text, "\n[[cue]]\nat = \"{h}h{m}m{s}x\"");
         } else {
             let _ = writeln!(text, "\n[[cue]]\nat = \"{h}h{m}m{s}s\"");

@@ -295,3 +295,60 @@ fn a_render_that_fails_or_is_killed_half_way_leaves_the_old_file_intact() {
     assert_eq!(reader.spec().sample_rate, 8_000);
     assert!(reader.duration() > 8_000 * 60, "{}", reader.duration());
 }
+
+#[test]
+fn a_large_scene_read_a_cue_at_a_time_places_every_problem_and_keeps_every_cue() {
+    // 1,000 cues (read in parts), every 100th with a bad duration and every 250th with a
+    // typo'd key: each problem at its own line, the other cues all there, in time order.
+    let mut text = String::from("title = \"big\"\n");
+    let mut expected = Vec::new();
+    for i in 0..1000 {
+        let line = text.lines().count() + 1;
+        text.push_str("\n[[cue]]\n");
+        if i % 100 == 7 {
+            text.push_str(&format!("at = \"{i}sec\"\n"));
+            expected.push(format!("{}:6: `at`: invalid duration `{i}sec`", line + 2));
+        } else {
+            text.push_str(&format!("at = \"{}s\"\n", 1000 - i));
+        }
+        text.push_str("[cue.lights.a]\n");
+        if i % 250 == 3 {
+            text.push_str("levl = 0.5\n");
+            expected.push(format!(
+                "{}:1: unknown key `levl`; did you mean `level`?",
+                line + 4
+            ));
+        } else {
+            text.push_str("level = 0.5\n");
+        }
+    }
+    let rig = sanctum::config::Loader::new()
+        .rig(Path::new("tests/fixtures/engine/rig.toml"))
+        .expect("rig");
+    let mut loader = sanctum::config::Loader::new();
+    let file = Arc::new(sanctum::config::SourceFile::new("big.toml", text));
+    let (scene, _, spans) = loader
+        .scene_source(file, &rig, Path::new("tests/fixtures/sounds"))
+        .expect("the rest of the scene");
+    let got: Vec<String> = loader
+        .diags
+        .sorted()
+        .iter()
+        .map(|d| {
+            let (l, c) = d.line_col();
+            format!("{l}:{c}: {}", d.message)
+        })
+        .collect();
+    let got_short: Vec<String> = got
+        .iter()
+        .map(|m| m.split(": write").next().unwrap_or(m).to_owned())
+        .collect();
+    assert_eq!(got_short, expected);
+    assert_eq!(
+        scene.cues.len(),
+        1000 - 10,
+        "the cues with a bad `at` are left out"
+    );
+    assert_eq!(spans.len(), scene.cues.len());
+    assert!(scene.cues.windows(2).all(|w| w[0].at <= w[1].at));
+}

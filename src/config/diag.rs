@@ -173,6 +173,11 @@ impl Diagnostics {
         items
     }
 
+    /// Forgets every problem recorded after the first `len`.
+    pub fn truncate(&mut self, len: usize) {
+        self.items.truncate(len);
+    }
+
     /// Moves every problem of `other` into `self`.
     pub fn extend(&mut self, other: Self) {
         self.items.extend(other.items);

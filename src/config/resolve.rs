@@ -12,7 +12,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::diag::{Diagnostics, SourceFile};
-use super::parse::{deserialize, suggest};
+use super::parse::{cue_parts, deserialize, deserialize_part, suggest};
 use super::raw::{
     Num, RawCeremony, RawCue, RawLayerTarget, RawLight, RawLightTarget, RawRig, RawScene, Str,
 };
@@ -125,6 +125,7 @@ impl Loader {
                 cut: self.diags.len() != before,
                 diags: &mut self.diags,
                 sounds: None,
+                offset: 0,
             };
             resolve_rig(&mut ctx, raw, &file.path).map(Arc::new)
         });
@@ -205,6 +206,7 @@ impl Loader {
             diags: &mut self.diags,
             cut,
             sounds: None,
+            offset: 0,
         };
         let transition = ctx
             .positive_opt(raw.transition.as_ref(), "transition")
@@ -426,6 +428,12 @@ impl Loader {
         sounds: &Path,
     ) -> Option<ResolvedScene> {
         self.files += 1;
+        let parts = cue_parts(&file.text);
+        if parts.len() > PARTS_FROM
+            && let Some(resolved) = self.scene_in_parts(&file, &parts, rig, sounds)
+        {
+            return Some(resolved);
+        }
         let before = self.diags.len();
         let raw: RawScene = deserialize(&file, &mut self.diags)?;
         let mut ctx = Ctx {
@@ -433,9 +441,48 @@ impl Loader {
             cut: self.diags.len() != before,
             diags: &mut self.diags,
             sounds: Some(&mut self.sounds),
+            offset: 0,
         };
-        let (scene, spans) = resolve_scene(&mut ctx, raw, &file.path, rig, sounds);
-        Some((Arc::new(scene), Arc::clone(&file), spans))
+        let mut cues = Vec::new();
+        resolve_cues(&mut ctx, &raw.cue, rig, sounds, &mut cues);
+        Some(scene_of(&file, raw.title, cues))
+    }
+
+    /// A large scene read a cue at a time, so that only one cue's parse tree and raw structs
+    /// exist at once (a whole 100,000-cue tree took 8 KB a cue). `None` when a part is not
+    /// valid TOML on its own (the split was unsure): the caller then reads the file whole,
+    /// and none of this attempt's problems are kept.
+    fn scene_in_parts(
+        &mut self,
+        file: &Arc<SourceFile>,
+        parts: &[usize],
+        rig: &Rig,
+        sounds: &Path,
+    ) -> Option<ResolvedScene> {
+        let before = self.diags.len();
+        let ends = parts.iter().skip(1).copied().chain([file.text.len()]);
+        let mut title = None;
+        let mut cues = Vec::new();
+        for (i, (start, end)) in parts.iter().copied().zip(ends).enumerate() {
+            let part_before = self.diags.len();
+            let Ok(raw) = deserialize_part::<RawScene>(file, start..end, &mut self.diags) else {
+                self.diags.truncate(before);
+                return None;
+            };
+            let Some(raw) = raw else { continue };
+            if i == 0 {
+                title = raw.title;
+            }
+            let mut ctx = Ctx {
+                file,
+                cut: self.diags.len() != part_before,
+                diags: &mut self.diags,
+                sounds: Some(&mut self.sounds),
+                offset: start,
+            };
+            resolve_cues(&mut ctx, &raw.cue, rig, sounds, &mut cues);
+        }
+        Some(scene_of(file, title, cues))
     }
 }
 
@@ -505,10 +552,14 @@ struct Ctx<'a> {
     cut: bool,
     /// Where sound files are probed (scenes only).
     sounds: Option<&'a mut SoundProbes>,
+    /// Where the part being resolved starts in the file: spans in its raw structs count from
+    /// there (a large scene is read a part at a time).
+    offset: usize,
 }
 
 impl Ctx<'_> {
     fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
+        let span = span.start + self.offset..span.end + self.offset;
         self.diags.error(self.file, span, message);
     }
 
@@ -1008,29 +1059,39 @@ fn resolve_light(ctx: &mut Ctx<'_>, name: &Str, raw: &RawLight) -> LightDef {
     }
 }
 
-fn resolve_scene(
+/// Scenes with more cues than this are read a cue at a time ([`Loader::scene_in_parts`]).
+const PARTS_FROM: usize = 256;
+
+/// Resolves `raw` cues into `out`, each with the span of its `at` in the whole file.
+fn resolve_cues(
     ctx: &mut Ctx<'_>,
-    raw: RawScene,
-    path: &Path,
+    raw: &[RawCue],
     rig: &Rig,
     sounds: &Path,
-) -> (Scene, Vec<Range<usize>>) {
-    let mut cues: Vec<(Cue, Range<usize>)> = Vec::new();
-    for cue in &raw.cue {
+    out: &mut Vec<(Cue, Range<usize>)>,
+) {
+    for cue in raw {
         if let Some(c) = resolve_cue(ctx, cue, rig, sounds) {
-            cues.push((c, cue.at.span()));
+            let at = cue.at.span();
+            out.push((c, at.start + ctx.offset..at.end + ctx.offset));
         }
     }
+}
+
+/// The checked scene from its cues, in time order.
+fn scene_of(
+    file: &Arc<SourceFile>,
+    title: Option<String>,
+    mut cues: Vec<(Cue, Range<usize>)>,
+) -> ResolvedScene {
     cues.sort_by_key(|(c, _)| c.at);
     let (cues, spans) = cues.into_iter().unzip();
-    (
-        Scene {
-            path: path.to_owned(),
-            title: raw.title,
-            cues,
-        },
-        spans,
-    )
+    let scene = Scene {
+        path: file.path.clone(),
+        title,
+        cues,
+    };
+    (Arc::new(scene), Arc::clone(file), spans)
 }
 
 fn resolve_cue(ctx: &mut Ctx<'_>, raw: &RawCue, rig: &Rig, sounds: &Path) -> Option<Cue> {
