@@ -127,7 +127,7 @@ fn open_decoder(path: &Path) -> Result<Decoder<BufReader<File>>, DecodeError> {
         .map_err(|e| decode_error(e.to_string()))?
         .len();
     // symphonia would allocate whatever a comment header claims (see `tags`).
-    super::tags::check_comment_lengths(&mut file, len)
+    super::tags::check_metadata_lengths(&mut file, len)
         .map_err(|e| decode_error(e.to_string()))?
         .map_err(decode_error)?;
     Decoder::try_from(file).map_err(|e| decode_error(e.to_string()))

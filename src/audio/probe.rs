@@ -175,7 +175,7 @@ fn probe_source<R: MediaSource + 'static>(
         return Err(ProbeErrorKind::Empty);
     }
     let head = read_head(&mut file).map_err(ProbeErrorKind::Unreadable)?;
-    super::tags::check_comment_lengths(&mut file, len)
+    super::tags::check_metadata_lengths(&mut file, len)
         .map_err(ProbeErrorKind::Unreadable)?
         .map_err(ProbeErrorKind::NotAudio)?;
     let container = Container::sniff(&head);

@@ -1,17 +1,19 @@
-//! A guard in front of the decoders: checks that the Vorbis comment lengths in a FLAC or Ogg
-//! file fit inside their block or packet before symphonia reads them. symphonia 0.5.5
-//! allocates each comment at the length the file claims, so a 300-byte file claiming a 3.8 GB
-//! comment made `check` (and a decoder thread) ask for 3.8 GB (found by `fuzz/` target
-//! `probe`). Reads only the metadata at the start of the file; knows nothing else of audio.
+//! A guard in front of the decoders: checks that the lengths a file's metadata claims fit
+//! inside their block, packet or file before symphonia reads them: FLAC metadata blocks (and
+//! the comment and picture blocks' inner lengths), the Ogg comment packet, WAV chunks before
+//! `data`. symphonia 0.5.5 allocates such fields at the length the file claims, so a 300-byte
+//! file claiming a 3.8 GB comment or picture made `check` (and a decoder thread) ask for
+//! 3.8 GB (found by the `fuzz/` target `probe`). Reads only the metadata at the start of the
+//! file; knows nothing else of audio.
 
 use std::io::{Read, Seek, SeekFrom};
 
-/// Checks the comment block (FLAC) or comment packet (Ogg Vorbis or Opus) of the file in
-/// `src`, `len` bytes long, and leaves `src` at its start. Other formats pass unread.
+/// Checks the metadata lengths of the FLAC, Ogg or WAV file in `src`, `len` bytes long, and
+/// leaves `src` at its start. Other formats pass unread.
 ///
 /// # Errors
 /// What is wrong, as the complement of "the file is …", or the I/O error.
-pub(crate) fn check_comment_lengths<R: Read + Seek>(
+pub(crate) fn check_metadata_lengths<R: Read + Seek>(
     src: &mut R,
     len: u64,
 ) -> std::io::Result<Result<(), String>> {
@@ -24,6 +26,7 @@ pub(crate) fn check_comment_lengths<R: Read + Seek>(
             src.seek(SeekFrom::Start(0))?;
             ogg(src, len)?
         }
+        b"RIFF" | b"RF64" => wav(src, len)?,
         _ => Ok(()),
     };
     src.seek(SeekFrom::Start(0))?;
@@ -58,15 +61,69 @@ fn flac<R: Read + Seek>(src: &mut R, len: u64) -> std::io::Result<Result<(), Str
         }
         let block = u64::from(u32::from_be_bytes([0, header[1], header[2], header[3]]));
         at += 4;
-        if header[0] & 0x7F == 4 {
-            let body = read_n(src, block.min(len.saturating_sub(at)))?;
-            return Ok(comments(&body, "FLAC comment block"));
+        let left = len.saturating_sub(at);
+        if block > left {
+            return Ok(Err(format!(
+                "its FLAC metadata block claims {block} bytes where {left} remain"
+            )));
         }
-        if header[0] & 0x80 != 0 || at + block >= len {
-            return Ok(Ok(()));
+        let verdict = match header[0] & 0x7F {
+            4 => comments(&read_n(src, block)?, "FLAC comment block"),
+            6 => picture(&read_n(src, block)?),
+            _ => Ok(()),
+        };
+        if verdict.is_err() || header[0] & 0x80 != 0 {
+            return Ok(verdict);
         }
         at += block;
         src.seek(SeekFrom::Start(at))?;
+    }
+}
+
+/// A FLAC picture block: type, media type, description, four numbers, then the image.
+fn picture(body: &[u8]) -> Result<(), String> {
+    let mut at = 4usize;
+    for (field, skip_after) in [("media type", 0), ("description", 16), ("image", 0)] {
+        let Some(b) = body.get(at..at + 4) else {
+            return Ok(());
+        };
+        let n = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
+        at += 4;
+        let left = body.len() - at;
+        if n > left {
+            return Err(format!(
+                "its FLAC picture's {field} claims {n} bytes where {left} remain"
+            ));
+        }
+        at += n + skip_after;
+    }
+    Ok(())
+}
+
+/// WAV chunks up to `data`: a `LIST` must fit in the file (symphonia checks it only against
+/// the RIFF size, which the file itself claims).
+fn wav<R: Read + Seek>(src: &mut R, len: u64) -> std::io::Result<Result<(), String>> {
+    let mut at = 12u64;
+    loop {
+        src.seek(SeekFrom::Start(at))?;
+        let mut header = [0u8; 8];
+        if read_up_to(src, &mut header)? < 8 || &header[..4] == b"data" {
+            return Ok(Ok(()));
+        }
+        let size = u64::from(u32::from_le_bytes([
+            header[4], header[5], header[6], header[7],
+        ]));
+        at += 8;
+        let left = len.saturating_sub(at);
+        // Only a LIST's contents are allocated at their claimed length (INFO values); any
+        // other chunk cut short is a truncated file, which the probe reports as such.
+        if &header[..4] == b"LIST" && size > left {
+            let tag = String::from_utf8_lossy(&header[..4]).into_owned();
+            return Ok(Err(format!(
+                "its `{tag}` chunk claims {size} bytes where {left} remain"
+            )));
+        }
+        at += size + (size & 1);
     }
 }
 
@@ -166,7 +223,7 @@ mod tests {
     use super::*;
 
     fn check(bytes: &[u8]) -> Result<(), String> {
-        check_comment_lengths(&mut Cursor::new(bytes), bytes.len() as u64).expect("in memory")
+        check_metadata_lengths(&mut Cursor::new(bytes), bytes.len() as u64).expect("in memory")
     }
 
     #[test]
@@ -179,14 +236,48 @@ mod tests {
     }
 
     #[test]
+    fn the_fuzzers_flac_with_a_3_9_gb_picture_is_refused() {
+        let bytes = include_bytes!("../../fuzz/regressions/probe-flac-picture-length");
+        let err = check(&bytes[1..]).expect_err("refused");
+        assert!(err.contains("its FLAC"), "{err}");
+    }
+
+    #[test]
+    fn a_wav_chunk_longer_than_the_file_is_refused() {
+        let mut bytes = std::fs::read("tests/fixtures/sounds/tone.wav").expect("read");
+        let data = bytes.windows(4).position(|w| w == b"data").expect("data");
+        // A LIST chunk before `data` that claims 3.9 GB.
+        let mut list = b"LIST".to_vec();
+        list.extend_from_slice(&3_900_000_000u32.to_le_bytes());
+        list.extend_from_slice(b"INFOISFT");
+        bytes.splice(data..data, list);
+        let err = check(&bytes).expect_err("refused");
+        assert!(
+            err.contains("its `LIST` chunk claims 3900000000 bytes"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn real_files_pass_and_their_cursor_is_rewound() {
-        for path in ["sounds/chime.ogg", "tests/fixtures/sounds/tone.wav"] {
+        for path in [
+            "sounds/chime.ogg",
+            "sounds/rain.ogg",
+            "tests/fixtures/sounds/tone.wav",
+            "tests/fixtures/sounds/pad.wav",
+            "tests/fixtures/sounds/tone.mp3",
+        ] {
             let bytes = std::fs::read(path).expect("read");
             let mut cursor = Cursor::new(bytes.clone());
-            let verdict = check_comment_lengths(&mut cursor, bytes.len() as u64).expect("io");
+            let verdict = check_metadata_lengths(&mut cursor, bytes.len() as u64).expect("io");
             assert_eq!(verdict, Ok(()), "{path}");
             assert_eq!(cursor.position(), 0);
         }
+        // The seed FLAC (after the fuzz target's selector byte) passes too.
+        assert_eq!(
+            check(&include_bytes!("../../fuzz/seeds/probe/flac")[1..]),
+            Ok(())
+        );
     }
 
     #[test]

@@ -1078,14 +1078,18 @@ fn resolve_cues(
     }
 }
 
-/// The checked scene from its cues, in time order.
+/// The checked scene from its cues, in time order (a scene written in order is not copied).
 fn scene_of(
     file: &Arc<SourceFile>,
     title: Option<String>,
     mut cues: Vec<(Cue, Range<usize>)>,
 ) -> ResolvedScene {
-    cues.sort_by_key(|(c, _)| c.at);
-    let (cues, spans) = cues.into_iter().unzip();
+    if !cues.is_sorted_by_key(|(c, _)| c.at) {
+        cues.sort_by_key(|(c, _)| c.at);
+    }
+    let spans: Vec<Range<usize>> = cues.iter().map(|(_, span)| span.clone()).collect();
+    let mut cues: Vec<Cue> = cues.into_iter().map(|(cue, _)| cue).collect();
+    cues.shrink_to_fit();
     let scene = Scene {
         path: file.path.clone(),
         title,
@@ -1136,6 +1140,11 @@ fn resolve_cue(ctx: &mut Ctx<'_>, raw: &RawCue, rig: &Rig, sounds: &Path) -> Opt
             });
         }
     }
+    // A vector's first push makes room for four; most cues change one or two things, and a
+    // 100,000-cue scene keeps every cue.
+    layers.shrink_to_fit();
+    lights.shrink_to_fit();
+    one_shots.shrink_to_fit();
     Some(Cue {
         at: at?,
         note: raw.note.clone(),
