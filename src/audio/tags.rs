@@ -18,19 +18,91 @@ pub(crate) fn check_metadata_lengths<R: Read + Seek>(
     len: u64,
 ) -> std::io::Result<Result<(), String>> {
     src.seek(SeekFrom::Start(0))?;
-    let mut magic = [0u8; 4];
-    let got = read_up_to(src, &mut magic)?;
-    let verdict = match &magic[..got] {
-        b"fLaC" => flac(src, len)?,
-        b"OggS" => {
-            src.seek(SeekFrom::Start(0))?;
-            ogg(src, len)?
+    let head = read_n(src, SEARCH.min(len))?;
+    let verdict = match find_format(&head) {
+        Some((at, kind)) => {
+            let mut part = From {
+                inner: &mut *src,
+                base: at as u64,
+            };
+            let len = len - at as u64;
+            part.seek(SeekFrom::Start(0))?;
+            match kind {
+                Kind::Flac => {
+                    part.seek(SeekFrom::Start(4))?;
+                    flac(&mut part, len)?
+                }
+                Kind::Ogg => ogg(&mut part, len)?,
+                Kind::Wav => wav(&mut part, len)?,
+            }
         }
-        b"RIFF" | b"RF64" => wav(src, len)?,
-        _ => Ok(()),
+        None => Ok(()),
     };
     src.seek(SeekFrom::Start(0))?;
     Ok(verdict)
+}
+
+/// How far symphonia's probe searches for a format marker (`PROBE_SEARCH_LIMIT`).
+const SEARCH: u64 = 1 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Flac,
+    Ogg,
+    Wav,
+}
+
+/// The format symphonia will open and where it starts, as its probe finds it: the first
+/// marker at any byte offset, ID3v2 tags skipped. An MPEG audio sync word first means MP3,
+/// which needs no guard.
+fn find_format(head: &[u8]) -> Option<(usize, Kind)> {
+    const MP3_SECOND: [u8; 18] = [
+        0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xfa, 0xfb, 0xfc,
+        0xfd, 0xfe, 0xff,
+    ];
+    let mut i = 0;
+    while i + 1 < head.len() {
+        let w = &head[i..];
+        if w.starts_with(b"fLaC") {
+            return Some((i, Kind::Flac));
+        } else if w.starts_with(b"OggS") {
+            return Some((i, Kind::Ogg));
+        } else if w.starts_with(b"RIFF") {
+            return Some((i, Kind::Wav));
+        } else if w.starts_with(b"ID3") && w.len() >= 10 {
+            let size = w[6..10]
+                .iter()
+                .fold(0usize, |acc, b| (acc << 7) | usize::from(b & 0x7F));
+            i += 10 + size;
+            continue;
+        } else if w[0] == 0xFF && MP3_SECOND.contains(&w[1]) {
+            return None;
+        }
+        i += 1;
+    }
+    None
+}
+
+/// `inner` seen from byte `base` on.
+struct From<'a, R> {
+    inner: &'a mut R,
+    base: u64,
+}
+
+impl<R: Read> Read for From<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf)
+    }
+}
+
+impl<R: Seek> Seek for From<'_, R> {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        let at = match pos {
+            SeekFrom::Start(n) => self.inner.seek(SeekFrom::Start(self.base + n))?,
+            other => self.inner.seek(other)?,
+        };
+        Ok(at.saturating_sub(self.base))
+    }
 }
 
 fn read_up_to(src: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -238,6 +310,15 @@ mod tests {
     #[test]
     fn the_fuzzers_flac_with_a_3_9_gb_picture_is_refused() {
         let bytes = include_bytes!("../../fuzz/regressions/probe-flac-picture-length");
+        let err = check(&bytes[1..]).expect_err("refused");
+        assert!(err.contains("its FLAC"), "{err}");
+    }
+
+    #[test]
+    fn the_fuzzers_flac_behind_twenty_bytes_of_junk_is_found_and_refused() {
+        // symphonia finds a format marker at any offset in the first MiB, so the guard does.
+        let bytes = include_bytes!("../../fuzz/regressions/probe-flac-after-junk");
+        assert_eq!(find_format(&bytes[1..]), Some((20, Kind::Flac)));
         let err = check(&bytes[1..]).expect_err("refused");
         assert!(err.contains("its FLAC"), "{err}");
     }
