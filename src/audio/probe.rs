@@ -227,7 +227,9 @@ fn probe_source<R: MediaSource + 'static>(
         Container::Wav => !wav_size_unknown(&head),
         Container::Ogg | Container::Other => true,
     };
-    if let Some(n) = stream.n_frames.filter(|_| promise_holds) {
+    // A header that promises no frames promises nothing to check (and symphonia 0.5.5's MP3
+    // seek divides by that length: found by fuzzing).
+    if let Some(n) = stream.n_frames.filter(|n| promise_holds && *n > 0) {
         let end = stream.start_ts + n;
         let slack = (SLACK * rate) as u64;
         let from = end
@@ -736,6 +738,15 @@ mod tests {
         let mut broken = bytes[..200].to_vec();
         broken[40] ^= 1;
         assert!(ogg_page(&broken).is_none());
+    }
+
+    #[test]
+    fn an_mp3_whose_info_tag_counts_no_frames_is_probed_without_a_panic() {
+        // fuzz/regressions/probe-mp3-zero-frames (after the target's selector byte): the
+        // tail check used to seek, and symphonia divided by the promised length of 0.
+        let bytes = include_bytes!("../../fuzz/regressions/probe-mp3-zero-frames");
+        let _ = probe_bytes(bytes[1..].to_vec(), Some("mp3"));
+        let _ = probe_bytes(bytes[1..].to_vec(), None);
     }
 
     #[test]
