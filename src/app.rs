@@ -41,8 +41,13 @@ pub enum AppError {
     #[error("failed to load the ceremony: {0} problem(s), listed above")]
     Invalid(usize),
     /// `--from` named a phase the ceremony does not have.
-    #[error("failed to start: the ceremony has no phase `{0}`; its phases are {1}")]
-    UnknownPhase(String, String),
+    #[error("failed to start: the ceremony has no phase `{id}`; its phases are {known}")]
+    UnknownPhase {
+        /// The id asked for.
+        id: String,
+        /// The ceremony's phase ids.
+        known: String,
+    },
     /// The room could not open.
     #[error(transparent)]
     Open(#[from] OpenError),
@@ -160,17 +165,12 @@ fn load_timeline(
             return Err(AppError::Invalid(diags.len()));
         }
     };
-    let ids: Vec<String> = loaded
-        .ceremony
-        .phases
-        .iter()
-        .map(|p| p.id.clone())
-        .collect();
     let mut timeline = Timeline::new(Arc::new(loaded.ceremony), loaded.rig);
     if let Some(id) = from {
+        let known = timeline.ceremony().phase_list();
         timeline
             .start_from(id)
-            .map_err(|id| AppError::UnknownPhase(id, ids.join(", ")))?;
+            .map_err(|id| AppError::UnknownPhase { id, known })?;
     }
     Ok(timeline)
 }
@@ -250,9 +250,15 @@ pub(crate) fn render_timeline(
         },
     );
     bar.finish_and_clear();
-    let closed = wav.stop().map_err(crate::render::RenderError::from);
-    let length = rendered?;
-    closed?;
+    // Only a whole render replaces the file; a failed one leaves the old file as it was.
+    let length = match rendered {
+        Ok(length) => length,
+        Err(e) => {
+            wav.abandon();
+            return Err(e.into());
+        }
+    };
+    wav.stop().map_err(render::RenderError::from)?;
     let took = stopwatch.now();
     println!(
         "wrote {}: {} of audio in {:.1} s ({:.0}× real time)",

@@ -30,8 +30,9 @@ pub enum CliCommand {
         /// Start at this phase instead of the first.
         #[arg(long, value_name = "PHASE")]
         from: Option<String>,
-        /// Run the clock this many times faster (e.g. 60 for a minute per second).
-        #[arg(long, value_name = "X", default_value_t = 1.0)]
+        /// Run the clock this many times faster (e.g. 60 for a minute per second), 0.1 to
+        /// 10000.
+        #[arg(long, value_name = "X", default_value = "1", value_parser = crate::units::parse_speed)]
         speed: f64,
         /// Where the sound goes, overriding the rig: `default`, a device name, `null` (silent,
         /// paced in real time) or `pipe:<path>` (raw PCM into a FIFO, e.g. for Snapcast); see

@@ -217,10 +217,22 @@ pub struct Ceremony {
 }
 
 impl Ceremony {
-    /// Index of the phase with this id.
+    /// Index of the phase with this id, matched without regard to ASCII case as command words
+    /// are (`goto Massage` finds `massage`; `check` refuses ids that differ only in case).
     #[must_use]
     pub fn phase_index(&self, id: &str) -> Option<usize> {
-        self.phases.iter().position(|p| p.id == id)
+        self.phases.iter().position(|p| p.id == id).or_else(|| {
+            self.phases
+                .iter()
+                .position(|p| p.id.eq_ignore_ascii_case(id))
+        })
+    }
+
+    /// The phase ids for a message: `` `arrive`, `massage`, `close` ``.
+    #[must_use]
+    pub fn phase_list(&self) -> String {
+        let ids: Vec<String> = self.phases.iter().map(|p| format!("`{}`", p.id)).collect();
+        ids.join(", ")
     }
 }
 

@@ -149,10 +149,7 @@ impl Settings {
         let mut text = String::new();
         let read =
             std::fs::File::open(path).and_then(|f| f.take(MAX_BYTES).read_to_string(&mut text));
-        let file = Arc::new(SourceFile {
-            path: path.to_owned(),
-            text,
-        });
+        let file = Arc::new(SourceFile::new(path, text));
         if let Err(err) = read {
             diags.error(&file, 0..0, format!("failed to read file: {err}"));
             return Err(SettingsError::Invalid(diags));

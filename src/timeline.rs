@@ -395,6 +395,17 @@ impl Timeline {
         Ok(())
     }
 
+    /// Why a command changed nothing, for a person: the phase ids when `goto` named none.
+    #[must_use]
+    pub fn explain(&self, why: Ignored) -> String {
+        match why {
+            Ignored::UnknownPhase => {
+                format!("{why}; the phases are {}", self.ceremony.phase_list())
+            }
+            other => other.to_string(),
+        }
+    }
+
     /// The ceremony being run.
     #[must_use]
     pub fn ceremony(&self) -> &Ceremony {

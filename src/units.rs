@@ -18,6 +18,36 @@ pub enum DurationError {
         "invalid duration `{0}`: write numbers followed by h, m, s or ms with no spaces, like \"90s\", \"12m\" or \"1h30m\""
     )]
     Invalid(String),
+    /// A well-formed duration longer than sanctum counts.
+    #[error("duration `{0}` is too large: the longest is {MAX_HOURS}h (about 31 years)")]
+    TooLarge(String),
+}
+
+/// The longest duration sanctum reads, in microseconds (about 31.7 years).
+const MAX_MICROS: f64 = 1e15;
+/// The same, in whole hours, for messages.
+const MAX_HOURS: u64 = 277_777;
+
+/// The slowest and fastest `--speed`: a tenth of real time (to watch a fade closely) to
+/// 10,000 times (a 2-hour ceremony in under a second of waiting; the clock's arithmetic and
+/// its millisecond timers stay exact far beyond any ceremony's length).
+pub const SPEED_RANGE: std::ops::RangeInclusive<f64> = 0.1..=10_000.0;
+
+/// Reads a `--speed` factor: a finite number within [`SPEED_RANGE`].
+///
+/// # Errors
+/// A message saying what is accepted (0, negatives, NaN, infinities and 1e18 all fail).
+pub fn parse_speed(text: &str) -> Result<f64, String> {
+    let (lo, hi) = (SPEED_RANGE.start(), SPEED_RANGE.end());
+    let expected = format!(
+        "the speed is how many times faster than real time the clock runs: a number from {lo} to {hi}, like 60 for a minute a second"
+    );
+    match text.trim().parse::<f64>() {
+        Ok(v) if SPEED_RANGE.contains(&v) => Ok(v),
+        Ok(v) if v.is_nan() => Err(format!("not a number; {expected}")),
+        Ok(_) => Err(format!("out of range; {expected}")),
+        Err(_) => Err(format!("not a number; {expected}")),
+    }
 }
 
 /// Reads a duration such as `"90s"`, `"12m"`, `"1h30m"`, `"1.5s"` or `"250ms"`.
@@ -68,8 +98,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
         i += len;
         total_us += number * unit_us;
     }
-    if !total_us.is_finite() || total_us > 1e15 {
-        return Err(invalid());
+    if !total_us.is_finite() || total_us > MAX_MICROS {
+        return Err(DurationError::TooLarge(text.to_owned()));
     }
     // Rounded to whole microseconds, the resolution of the whole engine.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -190,6 +220,30 @@ mod tests {
             parse_duration("-5s"),
             Err(DurationError::Negative(_))
         ));
+    }
+
+    #[test]
+    fn too_large_durations_say_so() {
+        let nines = format!("{}m", "9".repeat(400));
+        for big in ["300000h", "99999999999999999999s", nines.as_str()] {
+            let err = parse_duration(big).expect_err("too large");
+            assert_eq!(err, DurationError::TooLarge(big.to_owned()));
+            assert!(err.to_string().contains("is too large"), "{err}");
+        }
+        assert!(parse_duration("277777h").is_ok());
+    }
+
+    #[test]
+    fn speed_is_a_finite_number_in_range() {
+        assert_eq!(parse_speed("60"), Ok(60.0));
+        assert_eq!(parse_speed("0.5"), Ok(0.5));
+        assert_eq!(parse_speed("10000"), Ok(10_000.0));
+        for bad in [
+            "0", "-1", "NaN", "inf", "-inf", "1e18", "1e25", "0.01", "fast", "",
+        ] {
+            let err = parse_speed(bad).expect_err(bad);
+            assert!(err.contains("from 0.1 to 10000"), "{bad}: {err}");
+        }
     }
 
     #[test]

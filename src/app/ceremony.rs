@@ -63,13 +63,10 @@ pub fn run(
     if let Some(id) = from
         && loaded.ceremony.phase_index(id).is_none()
     {
-        let ids: Vec<&str> = loaded
-            .ceremony
-            .phases
-            .iter()
-            .map(|p| p.id.as_str())
-            .collect();
-        return Err(AppError::UnknownPhase(id.to_owned(), ids.join(", ")));
+        return Err(AppError::UnknownPhase {
+            id: id.to_owned(),
+            known: loaded.ceremony.phase_list(),
+        });
     }
     let spec_text = output.unwrap_or(&loaded.rig.audio.output).to_owned();
     let spec = OutputSpec::parse(&spec_text).map_err(SoundError::Spec)?;
@@ -87,7 +84,10 @@ pub fn run(
         if let Some(id) = from {
             timeline
                 .start_from(id)
-                .map_err(|id| AppError::UnknownPhase(id, String::new()))?;
+                .map_err(|id| AppError::UnknownPhase {
+                    id,
+                    known: String::new(),
+                })?;
         }
         return super::render_timeline(timeline, ceremony, &job).map(|()| Exit::Done);
     }

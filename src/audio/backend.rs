@@ -1,10 +1,10 @@
 //! Audio outputs that drive the processor: the `AudioBackend` seam and the output grammar
-//! (`OutputSpec`), an offline WAV renderer (`wav:<path>`, faster than real time, bit-identical
-//! for the same input), a paced `null` output for headless runs and the paced thread it shares
-//! with `pipe:<path>` (in `pipe.rs`). Owns output threads and files; must not mix (that is the
-//! processor's job) and must not touch a sound device (that is `cpal.rs`).
+//! (`OutputSpec`), a paced `null` output for headless runs and the paced thread it shares with
+//! `pipe:<path>` (in `pipe.rs`); the offline WAV renderer (`wav:<path>`) is in `wav.rs`. Owns
+//! output threads and files; must not mix (that is the processor's job) and must not touch a
+//! sound device (that is `cpal.rs`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -15,8 +15,10 @@ use super::AudioProcessor;
 #[cfg(feature = "cpal")]
 pub mod cpal;
 pub mod pipe;
+pub mod wav;
 
 pub use pipe::{PcmFormat, PipeBackend, PipeStats};
+pub use wav::{WavBackend, WavFormat};
 
 #[cfg(test)]
 mod tests {
@@ -91,7 +93,7 @@ pub enum BackendError {
         /// Why.
         why: String,
     },
-    /// The WAV file could not be written.
+    /// The WAV file could not be written (its previous contents, if any, are kept).
     #[error("failed to write {path}: {message}")]
     Wav {
         /// The file.
@@ -208,190 +210,6 @@ impl OutputSpec {
         } else {
             Ok(Self::Device(Some(t.to_owned())))
         }
-    }
-}
-
-/// Sample format of a rendered WAV file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum WavFormat {
-    /// 32-bit float: the mixer's own samples, bit for bit (the default).
-    #[default]
-    Float32,
-    /// 16-bit PCM with TPDF dither from a fixed seed (half the size, plays everywhere; still
-    /// deterministic).
-    Pcm16,
-}
-
-/// Offline output: renders on demand into a stereo WAV file.
-///
-/// Rendering waits for the decoder threads before each block (`process_blocking`), so the
-/// file depends only on the inputs and the commands, never on timing.
-pub struct WavBackend {
-    path: PathBuf,
-    rate: u32,
-    block: usize,
-    format: WavFormat,
-    dither: Dither,
-    writer: Option<hound::WavWriter<std::io::BufWriter<std::fs::File>>>,
-    processor: Option<AudioProcessor>,
-    buf: Vec<f32>,
-    frames: u64,
-}
-
-impl std::fmt::Debug for WavBackend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WavBackend")
-            .field("path", &self.path)
-            .field("rate", &self.rate)
-            .field("format", &self.format)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Triangular dither for 16-bit output: the sum of two uniform values of ±½ LSB each, from a
-/// xorshift generator with a fixed seed so renders stay bit-identical.
-#[derive(Debug, Clone)]
-struct Dither(u64);
-
-impl Dither {
-    fn uniform(&mut self) -> f32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        #[allow(clippy::cast_precision_loss)]
-        let unit = (self.0 >> 40) as f32 / (1u64 << 24) as f32;
-        unit - 0.5
-    }
-
-    fn quantize(&mut self, sample: f32) -> i16 {
-        let scaled = sample * 32_767.0 + self.uniform() + self.uniform();
-        #[allow(clippy::cast_possible_truncation)]
-        let q = scaled.round().clamp(-32_768.0, 32_767.0) as i16;
-        q
-    }
-}
-
-impl WavBackend {
-    /// An output that will write `path` at `rate` as 32-bit float.
-    #[must_use]
-    pub fn new(path: &Path, rate: u32) -> Self {
-        Self {
-            path: path.to_owned(),
-            rate,
-            block: 480,
-            format: WavFormat::Float32,
-            dither: Dither(0x9E37_79B9_7F4A_7C15),
-            writer: None,
-            processor: None,
-            buf: vec![0.0; 480 * 2],
-            frames: 0,
-        }
-    }
-
-    /// The same output writing `format` instead.
-    #[must_use]
-    pub fn with_format(mut self, format: WavFormat) -> Self {
-        self.format = format;
-        self
-    }
-
-    /// Frames rendered so far.
-    #[must_use]
-    pub fn frames(&self) -> u64 {
-        self.frames
-    }
-
-    fn err(&self, e: &dyn std::fmt::Display) -> BackendError {
-        BackendError::Wav {
-            path: self.path.clone(),
-            message: e.to_string(),
-        }
-    }
-
-    /// Renders `frames` more frames into the file.
-    ///
-    /// # Errors
-    /// If the output was not started or the file cannot be written.
-    pub fn render(&mut self, frames: u64) -> Result<(), BackendError> {
-        let (Some(p), Some(w)) = (self.processor.as_mut(), self.writer.as_mut()) else {
-            return Err(BackendError::State("not started"));
-        };
-        let mut left = frames;
-        while left > 0 {
-            #[allow(clippy::cast_possible_truncation)]
-            let n = left.min(self.block as u64) as usize;
-            let out = &mut self.buf[..n * 2];
-            p.process_blocking(out);
-            let written = match self.format {
-                WavFormat::Float32 => out.iter().try_for_each(|s| w.write_sample(*s)),
-                WavFormat::Pcm16 => {
-                    let dither = &mut self.dither;
-                    out.iter()
-                        .try_for_each(|s| w.write_sample(dither.quantize(*s)))
-                }
-            };
-            if let Err(e) = written {
-                return Err(BackendError::Wav {
-                    path: self.path.clone(),
-                    message: e.to_string(),
-                });
-            }
-            left -= n as u64;
-            self.frames += n as u64;
-        }
-        Ok(())
-    }
-
-    /// Renders until the file holds `frame` frames (nothing if it already does). Rendering to
-    /// absolute positions keeps long renders free of rounding drift.
-    ///
-    /// # Errors
-    /// As for [`WavBackend::render`].
-    pub fn render_to(&mut self, frame: u64) -> Result<(), BackendError> {
-        self.render(frame.saturating_sub(self.frames))
-    }
-
-    /// Renders `d` of audio.
-    ///
-    /// # Errors
-    /// As for [`WavBackend::render`].
-    pub fn render_for(&mut self, d: Duration) -> Result<(), BackendError> {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let frames = (d.as_secs_f64() * f64::from(self.rate)).round() as u64;
-        self.render(frames)
-    }
-}
-
-impl AudioBackend for WavBackend {
-    fn sample_rate(&self) -> u32 {
-        self.rate
-    }
-
-    fn start(&mut self, processor: AudioProcessor) -> Result<(), BackendError> {
-        if self.processor.is_some() {
-            return Err(BackendError::State("already started"));
-        }
-        let (bits_per_sample, sample_format) = match self.format {
-            WavFormat::Float32 => (32, hound::SampleFormat::Float),
-            WavFormat::Pcm16 => (16, hound::SampleFormat::Int),
-        };
-        let spec = hound::WavSpec {
-            channels: 2,
-            sample_rate: self.rate,
-            bits_per_sample,
-            sample_format,
-        };
-        let writer = hound::WavWriter::create(&self.path, spec).map_err(|e| self.err(&e))?;
-        self.writer = Some(writer);
-        self.processor = Some(processor);
-        Ok(())
-    }
-
-    fn stop(&mut self) -> Result<Option<AudioProcessor>, BackendError> {
-        if let Some(w) = self.writer.take() {
-            w.finalize().map_err(|e| self.err(&e))?;
-        }
-        Ok(self.processor.take())
     }
 }
 

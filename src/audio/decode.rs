@@ -18,6 +18,7 @@ use rodio::Source as _;
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Indexing, Resampler};
 
+use crate::files::{self, FileError};
 use crate::tween::Curve;
 
 /// Frames decoded per step (at the file's own rate).
@@ -26,13 +27,14 @@ const CHUNK: usize = 1024;
 /// Why a file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
-    /// The file could not be opened.
+    /// The file could not be opened, is not a regular file (a FIFO, a folder…), or did not
+    /// open within [`files::OPEN_TIMEOUT`].
     #[error("failed to open {path}: {source}")]
     Open {
         /// The file.
         path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+        /// Why.
+        source: FileError,
     },
     /// The file is not audio that the decoders understand.
     #[error("failed to decode {path}: {message}")]
@@ -106,15 +108,29 @@ fn ogg_frame_limit(path: &Path, decoder: &Decoder<BufReader<File>>) -> Option<u6
     Some(frames)
 }
 
+/// Opens `path` for decoding. Never blocks on it: only a regular file is opened (a sound file
+/// replaced by a FIFO after the ceremony was checked is refused at once), and an open that
+/// hangs (a dead network mount) is given up after [`files::OPEN_TIMEOUT`]; the caller logs.
 fn open_decoder(path: &Path) -> Result<Decoder<BufReader<File>>, DecodeError> {
-    let file = File::open(path).map_err(|source| DecodeError::Open {
-        path: path.to_owned(),
-        source,
+    let mut file = files::open_regular_within(path, files::OPEN_TIMEOUT).map_err(|source| {
+        DecodeError::Open {
+            path: path.to_owned(),
+            source,
+        }
     })?;
-    Decoder::try_from(file).map_err(|e| DecodeError::Decode {
+    let decode_error = |message: String| DecodeError::Decode {
         path: path.to_owned(),
-        message: e.to_string(),
-    })
+        message,
+    };
+    let len = file
+        .metadata()
+        .map_err(|e| decode_error(e.to_string()))?
+        .len();
+    // symphonia would allocate whatever a comment header claims (see `tags`).
+    super::tags::check_metadata_lengths(&mut file, len)
+        .map_err(|e| decode_error(e.to_string()))?
+        .map_err(decode_error)?;
+    Decoder::try_from(file).map_err(|e| decode_error(e.to_string()))
 }
 
 impl TrackReader {
@@ -648,6 +664,38 @@ mod tests {
         let got = stream(plan, 1_000_000);
         // The crossfade is capped at half a track: 24,000 − 6,000 frames overlap.
         assert_eq!(got.len() / 2, 24_000 - 6_000);
+    }
+
+    #[test]
+    fn a_sound_file_that_became_a_fifo_is_skipped_not_waited_on() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (a, b) = (dir.path().join("a.wav"), dir.path().join("b.wav"));
+        write(&a, 48_000, 12_000);
+        write(&b, 48_000, 12_000);
+        // After the ceremony was checked, b.wav is swapped for a FIFO nobody writes to.
+        std::fs::remove_file(&b).expect("remove");
+        rustix::fs::mkfifoat(rustix::fs::CWD, &b, rustix::fs::Mode::from_raw_mode(0o600))
+            .expect("mkfifo");
+        let started = std::time::Instant::now();
+        let err = TrackReader::open(&b, 48_000, false).err().expect("refused");
+        assert!(
+            err.to_string()
+                .ends_with("b.wav: it is a FIFO (named pipe), not a regular file"),
+            "{err}"
+        );
+        // A playlist with it plays its other track and ends; nothing waits on the FIFO.
+        let got = stream(two_tracks(a, b.clone(), false, 0), 1_000_000);
+        assert_eq!(got.len() / 2, 12_000);
+        let alone = StreamPlan {
+            files: vec![b],
+            ..two_tracks(PathBuf::new(), PathBuf::new(), true, 0)
+        };
+        assert!(stream(alone, 1_000).is_empty());
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod limiter;
 pub mod probe;
 mod processor;
 mod ramp;
+mod tags;
 mod voice;
 
 use std::sync::Arc;
@@ -25,7 +26,7 @@ pub use backend::{
 };
 pub use decode::{DecodeError, PcmBuffer, decode_file};
 pub use handle::AudioHandle;
-pub use probe::{ProbeError, ProbeErrorKind, SoundInfo, probe_file};
+pub use probe::{ProbeError, ProbeErrorKind, SoundInfo, probe_bytes, probe_file};
 pub use processor::AudioProcessor;
 
 use crate::tween::Curve;

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A configuration file's text, kept so diagnostics can quote it.
 #[derive(Debug)]
@@ -14,6 +14,32 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// The file's contents.
     pub text: String,
+    /// Byte offset of each line's start, built on the first diagnostic's position, so that
+    /// placing N problems costs O(N log lines) rather than a scan of the text each.
+    line_starts: OnceLock<Vec<usize>>,
+}
+
+impl SourceFile {
+    /// A file's text as read from `path`.
+    #[must_use]
+    pub fn new(path: impl Into<PathBuf>, text: String) -> Self {
+        Self {
+            path: path.into(),
+            text,
+            line_starts: OnceLock::new(),
+        }
+    }
+
+    /// 0-based line index and that line's start, for byte `at` (a char boundary).
+    fn line_of(&self, at: usize) -> (usize, usize) {
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        });
+        let line = starts.partition_point(|&s| s <= at).saturating_sub(1);
+        (line, starts.get(line).copied().unwrap_or(0))
+    }
 }
 
 /// One problem in one file.
@@ -46,11 +72,9 @@ impl Diagnostic {
     pub fn line_col(&self) -> (usize, usize) {
         let text = &self.file.text;
         let start = floor_char_boundary(text, self.span.start);
-        let before = &text[..start];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let (line, line_start) = self.file.line_of(start);
         let col = text[line_start..start].chars().count() + 1;
-        (line, col)
+        (line + 1, col)
     }
 
     /// The path shown to the user.
@@ -80,7 +104,7 @@ impl fmt::Display for Diagnostic {
         )?;
         let text = &self.file.text;
         let start = floor_char_boundary(text, self.span.start);
-        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let (_, line_start) = self.file.line_of(start);
         let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
         let source_line = text[line_start..line_end].trim_end_matches('\r');
         let end = floor_char_boundary(text, self.span.end.min(line_end)).max(start);
@@ -149,6 +173,11 @@ impl Diagnostics {
         items
     }
 
+    /// Forgets every problem recorded after the first `len`.
+    pub fn truncate(&mut self, len: usize) {
+        self.items.truncate(len);
+    }
+
     /// Moves every problem of `other` into `self`.
     pub fn extend(&mut self, other: Self) {
         self.items.extend(other.items);
@@ -170,10 +199,10 @@ mod tests {
 
     #[test]
     fn points_at_line_and_column_with_a_caret() {
-        let file = Arc::new(SourceFile {
-            path: PathBuf::from("scene.toml"),
-            text: "[[cue]]\nat = \"5 minutes\"\n".to_owned(),
-        });
+        let file = Arc::new(SourceFile::new(
+            "scene.toml",
+            "[[cue]]\nat = \"5 minutes\"\n".to_owned(),
+        ));
         let d = Diagnostic::new(&file, 13..24, "invalid duration");
         assert_eq!(d.line_col(), (2, 6));
         assert_eq!(
@@ -184,10 +213,10 @@ mod tests {
 
     #[test]
     fn columns_count_characters_not_bytes() {
-        let file = Arc::new(SourceFile {
-            path: PathBuf::from("x.toml"),
-            text: "title = \"Grüße\" # ü\nbad".to_owned(),
-        });
+        let file = Arc::new(SourceFile::new(
+            "x.toml",
+            "title = \"Grüße\" # ü\nbad".to_owned(),
+        ));
         let at = file.text.find("bad").expect("present");
         assert_eq!(Diagnostic::new(&file, at..at + 3, "m").line_col(), (2, 1));
         let hash = file.text.find('#').expect("present");

@@ -7,6 +7,7 @@ pub mod parse;
 pub mod raw;
 pub mod resolve;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -55,10 +56,7 @@ pub fn load_ceremony(path: &Path, rig: Option<&Path>) -> Result<Loaded, Diagnost
         Some(loaded) if loader.diags.is_empty() => Ok(loaded),
         _ => {
             if loader.diags.is_empty() {
-                let file = Arc::new(SourceFile {
-                    path: dir.join("ceremony.toml"),
-                    text: String::new(),
-                });
+                let file = Arc::new(SourceFile::new(dir.join("ceremony.toml"), String::new()));
                 loader
                     .diags
                     .error(&file, 0..0, "failed to load the ceremony");
@@ -90,7 +88,7 @@ pub fn check(paths: &[PathBuf], rig: Option<&Path>) -> CheckReport {
     for path in paths {
         let mut files = Vec::new();
         if path.is_dir() {
-            collect_toml(path, &mut files);
+            collect_toml(path, &mut files, &mut HashSet::new());
         } else {
             files.push(path.clone());
         }
@@ -127,10 +125,7 @@ fn check_loose_scene(loader: &mut Loader, scene: &Path, rig: Option<&Path>) {
     let dir = scene.parent().unwrap_or(Path::new(".")).to_owned();
     let rig_path = rig.map(Path::to_owned).or_else(|| find_rig(&dir));
     let Some(rig_path) = rig_path else {
-        let file = Arc::new(SourceFile {
-            path: scene.to_owned(),
-            text: String::new(),
-        });
+        let file = Arc::new(SourceFile::new(scene.to_owned(), String::new()));
         loader.diags.error(
             &file,
             0..0,
@@ -145,14 +140,23 @@ fn check_loose_scene(loader: &mut Loader, scene: &Path, rig: Option<&Path>) {
     loader.scene(scene, &rig, &sounds);
 }
 
-fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) {
+/// Every `.toml` below `dir`, following links to folders but entering each folder once (a
+/// link back up the tree is not a loop). Anything named `.toml` is listed, whatever it is, so
+/// that a FIFO or a device is reported by the reader rather than skipped in silence.
+fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>, seen: &mut HashSet<PathBuf>) {
+    let Ok(real) = dir.canonicalize() else {
+        return;
+    };
+    if !seen.insert(real) {
+        return;
+    }
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.filter_map(Result::ok) {
         let path = entry.path();
         if path.is_dir() {
-            collect_toml(&path, out);
+            collect_toml(&path, out, seen);
         } else if path.extension().is_some_and(|e| e == "toml") {
             out.push(path);
         }

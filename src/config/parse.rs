@@ -26,21 +26,58 @@ pub fn deserialize<T: DeserializeOwned>(
     file: &Arc<SourceFile>,
     diags: &mut Diagnostics,
 ) -> Option<T> {
-    let (mut root, errors) = DeTable::parse_recoverable(&file.text);
-    if !errors.is_empty() {
-        for e in errors {
-            let span = e.span().unwrap_or(0..0);
-            diags.error(file, span, format!("invalid TOML: {}", tidy(e.message())));
+    match deserialize_part(file, 0..file.text.len(), diags) {
+        Ok(value) => value,
+        Err(syntax) => {
+            for (span, message) in syntax {
+                diags.error(file, span, message);
+            }
+            None
         }
-        return None;
     }
+}
+
+/// Syntax errors of a part of a file: spans (in the whole file) and messages.
+pub type SyntaxErrors = Vec<(Range<usize>, String)>;
+
+/// [`deserialize`] on the bytes `part` of `file` alone, as if they were a file of their own;
+/// spans in problems are those of the whole file. Syntax errors are returned, not recorded,
+/// so that a caller that split the file can fall back to reading it whole.
+///
+/// # Errors
+/// The part is not valid TOML on its own.
+pub fn deserialize_part<T: DeserializeOwned>(
+    file: &Arc<SourceFile>,
+    part: Range<usize>,
+    diags: &mut Diagnostics,
+) -> Result<Option<T>, SyntaxErrors> {
+    let offset = part.start;
+    let text = file.text.get(part).unwrap_or_default();
+    let shift = |r: Range<usize>| r.start + offset..r.end + offset;
+    let (root, errors) = DeTable::parse_recoverable(text);
+    if !errors.is_empty() {
+        return Err(errors
+            .iter()
+            .map(|e| {
+                let span = shift(e.span().unwrap_or(0..0));
+                (span, format!("invalid TOML: {}", tidy(e.message())))
+            })
+            .collect());
+    }
+    // Most files are right: the first attempt consumes the tree, with no copy of it (a copy
+    // per attempt doubled the peak memory of a large scene). Only a file with problems is
+    // parsed again for the recovery loop below.
+    if let Ok(value) = T::deserialize(Deserializer::from(root)) {
+        return Ok(Some(value));
+    }
+    let (mut root, _) = DeTable::parse_recoverable(text);
     root.get_mut().make_owned();
     let root_span = root.span();
     let mut cut: Vec<(Range<usize>, String)> = Vec::new();
     for _ in 0..MAX_ERRORS {
         let attempt = T::deserialize(Deserializer::from(root.clone()));
         let err = match attempt {
-            Ok(value) => return Some(value),
+            Ok(value) => return Ok(Some(value)),
             Err(err) => err,
         };
         let span = err.span().unwrap_or_else(|| root_span.clone());
@@ -55,14 +92,51 @@ pub fn deserialize<T: DeserializeOwned>(
             } else {
                 span.clone()
             };
-            diags.error(file, at, rewrite(&message, key));
+            diags.error(file, shift(at), rewrite(&message, key));
         }
         match removed {
             Some(entry) => cut.push(entry),
-            None => return None,
+            None => return Ok(None),
         }
     }
-    None
+    Ok(None)
+}
+
+/// Where to split a scene so that each part can be read on its own: the start of the file,
+/// then the start of each line that is a top-level `[[cue]]` header. Lines inside a
+/// multi-line string are never split at; where the scan is unsure it splits less, and a part
+/// that is then not valid TOML makes the caller read the file whole.
+#[must_use]
+pub fn cue_parts(text: &str) -> Vec<usize> {
+    let mut starts = vec![0];
+    let mut open: Option<&str> = None;
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        if open.is_none() && is_cue_header(line) && at > 0 {
+            starts.push(at);
+        }
+        let mut rest = line;
+        loop {
+            let found = match open {
+                Some(q) => rest.find(q).map(|i| (i, q)),
+                None => ["\"\"\"", "'''"]
+                    .iter()
+                    .filter_map(|q| rest.find(q).map(|i| (i, *q)))
+                    .min(),
+            };
+            let Some((i, q)) = found else { break };
+            open = if open.is_some() { None } else { Some(q) };
+            rest = &rest[i + 3..];
+        }
+        at += line.len();
+    }
+    starts
+}
+
+fn is_cue_header(line: &str) -> bool {
+    let code = line.split('#').next().unwrap_or_default();
+    let squeezed: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    squeezed == "[[cue]]"
 }
 
 /// The field named in serde's "missing field `x`" message.
@@ -224,10 +298,7 @@ mod tests {
     }
 
     fn run(text: &str) -> (Option<Doc>, Vec<String>) {
-        let file = Arc::new(SourceFile {
-            path: PathBuf::from("t.toml"),
-            text: text.to_owned(),
-        });
+        let file = Arc::new(SourceFile::new(PathBuf::from("t.toml"), text.to_owned()));
         let mut diags = Diagnostics::default();
         let doc = deserialize::<Doc>(&file, &mut diags);
         let messages = diags
@@ -274,6 +345,42 @@ mod tests {
         let (doc, messages) = run("[[item]]\nat = \"1s\"\n");
         assert!(doc.is_none());
         assert_eq!(messages, ["1:1: missing key `name`"]);
+    }
+
+    #[test]
+    fn scenes_split_before_each_cue_header_but_not_inside_multi_line_strings() {
+        let text = "title = \"t\"\n[[cue]]\nat = \"1s\"\n  [[ cue ]] # two\nnote = \"\"\"\n[[cue]]\n\"\"\"\n[[cue]]\n";
+        let starts = cue_parts(text);
+        let heads: Vec<&str> = starts
+            .iter()
+            .map(|&s| text[s..].lines().next().unwrap_or_default())
+            .collect();
+        assert_eq!(
+            heads,
+            ["title = \"t\"", "[[cue]]", "  [[ cue ]] # two", "[[cue]]"]
+        );
+        assert_eq!(starts[3], text.rfind("[[cue]]").unwrap_or(0));
+    }
+
+    #[test]
+    fn a_part_reports_problems_at_their_place_in_the_whole_file() {
+        let text = "name = \"x\"\n[[item]]\nat = \"1s\"\nlvel = 1.0\n";
+        let file = Arc::new(SourceFile::new("t.toml", text.to_owned()));
+        let mut diags = Diagnostics::default();
+        let start = text.find("[[item]]").unwrap_or(0);
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Items {
+            item: Vec<Item>,
+        }
+        let items = deserialize_part::<Items>(&file, start..text.len(), &mut diags);
+        assert_eq!(items.ok().flatten().map(|i| i.item.len()), Some(1));
+        let d = diags.sorted();
+        assert_eq!(d[0].line_col(), (4, 1), "{}", d[0]);
+        let broken =
+            deserialize_part::<Items>(&file, start..start + 5, &mut Diagnostics::default());
+        assert!(broken.is_err(), "a part cut mid-header is not TOML");
     }
 
     #[test]

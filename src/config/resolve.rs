@@ -12,12 +12,13 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::diag::{Diagnostics, SourceFile};
-use super::parse::{deserialize, suggest};
+use super::parse::{cue_parts, deserialize, deserialize_part, suggest};
 use super::raw::{
     Num, RawCeremony, RawCue, RawLayerTarget, RawLight, RawLightTarget, RawRig, RawScene, Str,
 };
 use crate::audio::probe::{ProbeError, SoundInfo, probe_file};
 use crate::command::Command;
+use crate::files;
 use crate::lights::target::{Effect, LightColor, LightTarget};
 use crate::model::{
     Advance, AudioSettings, Ceremony, Cue, DEVICE_CURVES, DRIVERS, GroupDef, LayerCue, LayerDef,
@@ -84,19 +85,10 @@ impl Loader {
     }
 
     fn read(&mut self, path: &Path) -> Option<Arc<SourceFile>> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                self.files += 1;
-                Some(Arc::new(SourceFile {
-                    path: path.to_owned(),
-                    text,
-                }))
-            }
+        match files::read_text(path, files::MAX_CONFIG_BYTES) {
+            Ok(text) => Some(Arc::new(SourceFile::new(path, text))),
             Err(err) => {
-                let file = Arc::new(SourceFile {
-                    path: path.to_owned(),
-                    text: String::new(),
-                });
+                let file = Arc::new(SourceFile::new(path, String::new()));
                 self.diags
                     .error(&file, 0..0, format!("failed to read file: {err}"));
                 None
@@ -111,17 +103,31 @@ impl Loader {
         if let Some(cached) = self.rigs.get(&key) {
             return cached.clone();
         }
-        let rig = self.read(path).and_then(|file| {
-            self.rig_files.insert(key.clone(), Arc::clone(&file));
-            let before = self.diags.len();
-            let raw: RawRig = deserialize(&file, &mut self.diags)?;
+        match self.read(path) {
+            Some(file) => self.rig_source(file),
+            None => {
+                self.rigs.insert(key, None);
+                None
+            }
+        }
+    }
+
+    /// Checks a rig whose text is already read (`file.path` says where it lives, for
+    /// relative paths and messages), as [`Loader::rig`] does.
+    pub fn rig_source(&mut self, file: Arc<SourceFile>) -> Option<Arc<Rig>> {
+        self.files += 1;
+        let key = canonical(&file.path);
+        self.rig_files.insert(key.clone(), Arc::clone(&file));
+        let before = self.diags.len();
+        let rig = deserialize::<RawRig>(&file, &mut self.diags).and_then(|raw| {
             let mut ctx = Ctx {
                 file: &file,
                 cut: self.diags.len() != before,
                 diags: &mut self.diags,
                 sounds: None,
+                offset: 0,
             };
-            resolve_rig(&mut ctx, raw, path).map(Arc::new)
+            resolve_rig(&mut ctx, raw, &file.path).map(Arc::new)
         });
         self.rigs.insert(key, rig.clone());
         rig
@@ -129,9 +135,20 @@ impl Loader {
 
     /// Reads and checks a ceremony folder with the given rig.
     pub fn ceremony(&mut self, dir: &Path, rig_override: Option<&Path>) -> Option<Loaded> {
+        let file = self.read(&dir.join("ceremony.toml"))?;
+        self.ceremony_source(dir, file, rig_override)
+    }
+
+    /// Checks a ceremony whose `ceremony.toml` is already read, as [`Loader::ceremony`] does;
+    /// its rig and scenes are read from `dir`.
+    pub fn ceremony_source(
+        &mut self,
+        dir: &Path,
+        file: Arc<SourceFile>,
+        rig_override: Option<&Path>,
+    ) -> Option<Loaded> {
+        self.files += 1;
         let before = self.diags.len();
-        let path = dir.join("ceremony.toml");
-        let file = self.read(&path)?;
         let raw: RawCeremony = deserialize(&file, &mut self.diags)?;
         let cut = self.diags.len() != before;
         let rig_path = match (rig_override, &raw.rig) {
@@ -141,11 +158,12 @@ impl Loader {
                 if p.is_file() {
                     Some(p)
                 } else {
-                    self.diags.error(
-                        &file,
-                        r.span(),
-                        format!("rig file `{}` not found", p.display()),
+                    let why = files::what_is(&p).map_or_else(
+                        || "not found".to_owned(),
+                        |what| format!("is {what}, not a file"),
                     );
+                    self.diags
+                        .error(&file, r.span(), format!("rig file `{}` {why}", p.display()));
                     None
                 }
             }
@@ -168,10 +186,14 @@ impl Loader {
                 if p.is_dir() {
                     Some(p)
                 } else {
+                    let why = files::what_is(&p).map_or_else(
+                        || "does not exist".to_owned(),
+                        |what| format!("is {what}, not a folder"),
+                    );
                     self.diags.error(
                         &file,
                         s.span(),
-                        format!("sounds folder `{}` does not exist", p.display()),
+                        format!("sounds folder `{}` {why}", p.display()),
                     );
                     None
                 }
@@ -184,6 +206,7 @@ impl Loader {
             diags: &mut self.diags,
             cut,
             sounds: None,
+            offset: 0,
         };
         let transition = ctx
             .positive_opt(raw.transition.as_ref(), "transition")
@@ -198,7 +221,7 @@ impl Loader {
             );
             ceremony_ok = false;
         }
-        let mut seen: BTreeMap<String, Range<usize>> = BTreeMap::new();
+        let mut seen: BTreeMap<String, (String, Range<usize>)> = BTreeMap::new();
         struct Pending {
             id: String,
             title: String,
@@ -212,16 +235,22 @@ impl Loader {
         for phase in &raw.phase {
             let id = phase.id.get_ref().clone();
             ctx.identifier(&phase.id, "phase id");
-            if let Some(first) = seen.get(&id) {
+            // Commands match phase ids without case, so ids must differ in more than case.
+            if let Some((first, first_span)) = seen.get(&id.to_ascii_lowercase()) {
                 let (line, _) =
-                    super::diag::Diagnostic::new(ctx.file, first.clone(), "").line_col();
+                    super::diag::Diagnostic::new(ctx.file, first_span.clone(), "").line_col();
+                let what = if *first == id {
+                    String::new()
+                } else {
+                    format!(" as `{first}`; phase ids are matched without case")
+                };
                 ctx.error(
                     phase.id.span(),
-                    format!("duplicate phase id `{id}` (first used on line {line})"),
+                    format!("duplicate phase id `{id}` (first used on line {line}{what})"),
                 );
                 ceremony_ok = false;
             } else {
-                seen.insert(id.clone(), phase.id.span());
+                seen.insert(id.to_ascii_lowercase(), (id.clone(), phase.id.span()));
             }
             let after = ctx.positive_opt(phase.after.as_ref(), "after");
             let min = ctx.positive_opt(phase.min.as_ref(), "min");
@@ -232,6 +261,14 @@ impl Loader {
                 );
             }
             let scene_path = dir.join(phase.scene.get_ref());
+            if let Some(what) = files::what_is(&scene_path).filter(|_| !scene_path.is_file()) {
+                ctx.error(
+                    phase.scene.span(),
+                    format!("scene `{}` is {what}, not a file", phase.scene.get_ref()),
+                );
+                ceremony_ok = false;
+                continue;
+            }
             if !scene_path.is_file() {
                 let others = toml_files_in(dir);
                 let names: Vec<&str> = others.iter().map(String::as_str).collect();
@@ -341,15 +378,25 @@ impl Loader {
         for remote in &rig.remotes {
             for binding in &remote.actions {
                 if let Command::Goto(id) = &binding.command
-                    && !ids.contains(&id.as_str())
+                    && !ids.iter().any(|known| known.eq_ignore_ascii_case(id))
                 {
                     let hint = suggest(id, &ids)
-                        .map(|s| format!("; did you mean `{s}`?"))
+                        .map(|s| format!("did you mean `{s}`? "))
                         .unwrap_or_default();
+                    let mut list: Vec<String> = Vec::new();
+                    for i in &ids {
+                        let item = format!("`{i}`");
+                        if !list.contains(&item) {
+                            list.push(item);
+                        }
+                    }
                     self.diags.error(
                         &file,
                         binding.span.clone(),
-                        format!("unknown phase `{id}`: this ceremony has no such phase{hint}"),
+                        format!(
+                            "unknown phase `{id}`: this ceremony has no such phase; {hint}its phases are {}",
+                            list.join(", ")
+                        ),
                     );
                 }
             }
@@ -365,20 +412,77 @@ impl Loader {
         if let Some(cached) = self.scenes.get(&key) {
             return cached.clone();
         }
-        let result = self.read(path).and_then(|file| {
-            let before = self.diags.len();
-            let raw: RawScene = deserialize(&file, &mut self.diags)?;
-            let mut ctx = Ctx {
-                file: &file,
-                cut: self.diags.len() != before,
-                diags: &mut self.diags,
-                sounds: Some(&mut self.sounds),
-            };
-            let (scene, spans) = resolve_scene(&mut ctx, raw, path, rig, sounds);
-            Some((Arc::new(scene), Arc::clone(&file), spans))
-        });
+        let result = self
+            .read(path)
+            .and_then(|file| self.scene_source(file, rig, sounds));
         self.scenes.insert(key, result.clone());
         result
+    }
+
+    /// Checks a scene whose text is already read against a rig, as [`Loader::scene`] does
+    /// (without caching it).
+    pub fn scene_source(
+        &mut self,
+        file: Arc<SourceFile>,
+        rig: &Rig,
+        sounds: &Path,
+    ) -> Option<ResolvedScene> {
+        self.files += 1;
+        let parts = cue_parts(&file.text);
+        if parts.len() > PARTS_FROM
+            && let Some(resolved) = self.scene_in_parts(&file, &parts, rig, sounds)
+        {
+            return Some(resolved);
+        }
+        let before = self.diags.len();
+        let raw: RawScene = deserialize(&file, &mut self.diags)?;
+        let mut ctx = Ctx {
+            file: &file,
+            cut: self.diags.len() != before,
+            diags: &mut self.diags,
+            sounds: Some(&mut self.sounds),
+            offset: 0,
+        };
+        let mut cues = Vec::new();
+        resolve_cues(&mut ctx, &raw.cue, rig, sounds, &mut cues);
+        Some(scene_of(&file, raw.title, cues))
+    }
+
+    /// A large scene read a cue at a time, so that only one cue's parse tree and raw structs
+    /// exist at once (a whole 100,000-cue tree took 8 KB a cue). `None` when a part is not
+    /// valid TOML on its own (the split was unsure): the caller then reads the file whole,
+    /// and none of this attempt's problems are kept.
+    fn scene_in_parts(
+        &mut self,
+        file: &Arc<SourceFile>,
+        parts: &[usize],
+        rig: &Rig,
+        sounds: &Path,
+    ) -> Option<ResolvedScene> {
+        let before = self.diags.len();
+        let ends = parts.iter().skip(1).copied().chain([file.text.len()]);
+        let mut title = None;
+        let mut cues = Vec::new();
+        for (i, (start, end)) in parts.iter().copied().zip(ends).enumerate() {
+            let part_before = self.diags.len();
+            let Ok(raw) = deserialize_part::<RawScene>(file, start..end, &mut self.diags) else {
+                self.diags.truncate(before);
+                return None;
+            };
+            let Some(raw) = raw else { continue };
+            if i == 0 {
+                title = raw.title;
+            }
+            let mut ctx = Ctx {
+                file,
+                cut: self.diags.len() != part_before,
+                diags: &mut self.diags,
+                sounds: Some(&mut self.sounds),
+                offset: start,
+            };
+            resolve_cues(&mut ctx, &raw.cue, rig, sounds, &mut cues);
+        }
+        Some(scene_of(file, title, cues))
     }
 }
 
@@ -448,10 +552,14 @@ struct Ctx<'a> {
     cut: bool,
     /// Where sound files are probed (scenes only).
     sounds: Option<&'a mut SoundProbes>,
+    /// Where the part being resolved starts in the file: spans in its raw structs count from
+    /// there (a large scene is read a part at a time).
+    offset: usize,
 }
 
 impl Ctx<'_> {
     fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
+        let span = span.start + self.offset..span.end + self.offset;
         self.diags.error(self.file, span, message);
     }
 
@@ -955,29 +1063,43 @@ fn resolve_light(ctx: &mut Ctx<'_>, name: &Str, raw: &RawLight) -> LightDef {
     }
 }
 
-fn resolve_scene(
+/// Scenes with more cues than this are read a cue at a time ([`Loader::scene_in_parts`]).
+const PARTS_FROM: usize = 256;
+
+/// Resolves `raw` cues into `out`, each with the span of its `at` in the whole file.
+fn resolve_cues(
     ctx: &mut Ctx<'_>,
-    raw: RawScene,
-    path: &Path,
+    raw: &[RawCue],
     rig: &Rig,
     sounds: &Path,
-) -> (Scene, Vec<Range<usize>>) {
-    let mut cues: Vec<(Cue, Range<usize>)> = Vec::new();
-    for cue in &raw.cue {
+    out: &mut Vec<(Cue, Range<usize>)>,
+) {
+    for cue in raw {
         if let Some(c) = resolve_cue(ctx, cue, rig, sounds) {
-            cues.push((c, cue.at.span()));
+            let at = cue.at.span();
+            out.push((c, at.start + ctx.offset..at.end + ctx.offset));
         }
     }
-    cues.sort_by_key(|(c, _)| c.at);
-    let (cues, spans) = cues.into_iter().unzip();
-    (
-        Scene {
-            path: path.to_owned(),
-            title: raw.title,
-            cues,
-        },
-        spans,
-    )
+}
+
+/// The checked scene from its cues, in time order (a scene written in order is not copied).
+fn scene_of(
+    file: &Arc<SourceFile>,
+    title: Option<String>,
+    mut cues: Vec<(Cue, Range<usize>)>,
+) -> ResolvedScene {
+    if !cues.is_sorted_by_key(|(c, _)| c.at) {
+        cues.sort_by_key(|(c, _)| c.at);
+    }
+    let spans: Vec<Range<usize>> = cues.iter().map(|(_, span)| span.clone()).collect();
+    let mut cues: Vec<Cue> = cues.into_iter().map(|(cue, _)| cue).collect();
+    cues.shrink_to_fit();
+    let scene = Scene {
+        path: file.path.clone(),
+        title,
+        cues,
+    };
+    (Arc::new(scene), Arc::clone(file), spans)
 }
 
 fn resolve_cue(ctx: &mut Ctx<'_>, raw: &RawCue, rig: &Rig, sounds: &Path) -> Option<Cue> {
@@ -1022,6 +1144,11 @@ fn resolve_cue(ctx: &mut Ctx<'_>, raw: &RawCue, rig: &Rig, sounds: &Path) -> Opt
             });
         }
     }
+    // A vector's first push makes room for four; most cues change one or two things, and a
+    // 100,000-cue scene keeps every cue.
+    layers.shrink_to_fit();
+    lights.shrink_to_fit();
+    one_shots.shrink_to_fit();
     Some(Cue {
         at: at?,
         note: raw.note.clone(),
@@ -1055,6 +1182,17 @@ fn gain(ctx: &mut Ctx<'_>, g: &Num, rig: &Rig) -> Option<Decibels> {
 
 fn sound_file(ctx: &mut Ctx<'_>, s: &Str, sounds: &Path) -> Option<PathBuf> {
     let path = sounds.join(s.get_ref());
+    if let Some(what) = files::what_is(&path) {
+        ctx.error(
+            s.span(),
+            format!(
+                "sound file `{}` is {what}, not a sound file (looked in {})",
+                s.get_ref(),
+                sounds.display()
+            ),
+        );
+        return None;
+    }
     if path.is_file() {
         if let Some(problem) = ctx.sound_problem(&path) {
             ctx.error(
