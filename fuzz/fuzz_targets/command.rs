@@ -36,12 +36,7 @@ fuzz_target!(|data: &[u8]| {
         ],
     };
     let topics = Topics::new("bedroom");
-    let router = Router::new(
-        topics.clone(),
-        vec!["arrive".to_owned(), "massage".to_owned()],
-        &[remote],
-        true,
-    );
+    let router = Router::new(topics.clone(), &[remote], true).watching_status();
     let topic = match selector % 8 {
         0 => topics.cmd.clone(),
         1 => topics.all_cmd.clone(),
