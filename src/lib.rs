@@ -9,6 +9,7 @@ pub mod config;
 pub mod lights;
 pub mod model;
 pub mod mqtt;
+pub mod precedence;
 pub mod printer;
 pub mod render;
 pub mod run;

@@ -305,7 +305,8 @@ mod tests {
             .iter()
             .map(|p| (p.id.as_str(), p.start, p.manual))
             .collect();
-        // one: after 20s; two: manual; three: after 1m; four: manual; then a 30 s finish fade.
+        // one: after 20s; two: manual; three: after 1m; four: manual; then a 30 s finish fade
+        // and the silence held after it.
         assert_eq!(
             got,
             [
@@ -315,7 +316,7 @@ mod tests {
                 ("four", secs(90), true),
             ]
         );
-        assert_eq!(plan.length, secs(100 + 30));
+        assert_eq!(plan.length, secs(100 + 30) + crate::timeline::END_SILENCE);
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub const VOLUME_STEP_DB: f32 = 3.0;
 pub const MIN_VOLUME_DB: f32 = -60.0;
 /// How long a master volume change takes.
 pub const VOLUME_FADE: Duration = Duration::from_secs(1);
+/// Silence held after the fade of a stop or the finish before the ceremony is over, so the
+/// output has played down to nothing (a fade's last 10 ms are still about −70 dBFS) before it
+/// closes.
+pub const END_SILENCE: Duration = Duration::from_millis(100);
 
 /// What a layer plays, as far as the room is concerned.
 #[derive(Debug, Clone, PartialEq)]
@@ -354,6 +358,7 @@ impl Timeline {
     /// An idle engine for `ceremony` on `rig`.
     #[must_use]
     pub fn new(ceremony: Arc<Ceremony>, rig: Arc<Rig>) -> Self {
+        let ceremony = crate::precedence::ordered(ceremony, &rig);
         let mut base = Vec::with_capacity(ceremony.phases.len());
         let mut room = RoomState::silent(&rig);
         for phase in &ceremony.phases {
@@ -556,9 +561,12 @@ impl Timeline {
         for lc in &cue.layers {
             self.sync_layer(lc.layer, t, Some((lc.fade, lc.curve)), out);
         }
-        for lc in &cue.lights {
-            for &i in &lc.lights {
-                self.sync_light(i, t, Some((lc.fade, lc.curve)), out);
+        let n = self.room.lights.len();
+        let (mut fades, mut sets_level) = (vec![None; n], vec![false; n]);
+        crate::precedence::fold_fades(cue, &mut fades, &mut sets_level);
+        for (i, fade) in fades.into_iter().enumerate() {
+            if fade.is_some() {
+                self.sync_light(i, t, fade, out);
             }
         }
         push_one_shots(t, cue, out);
@@ -699,17 +707,14 @@ impl Timeline {
         // ceremony's transition.
         let mut layer_fades = vec![None; self.room.layers.len()];
         let mut light_fades = vec![None; self.room.lights.len()];
+        let mut sets_level = vec![false; self.room.lights.len()];
         let mut cursor = 0;
         while let Some(cue) = scene.cues.get(cursor).filter(|c| c.at.is_zero()) {
             self.room.apply(cue);
             for lc in &cue.layers {
                 layer_fades[lc.layer] = Some((lc.fade, lc.curve));
             }
-            for lc in &cue.lights {
-                for &i in &lc.lights {
-                    light_fades[i] = Some((lc.fade, lc.curve));
-                }
-            }
+            crate::precedence::fold_fades(cue, &mut light_fades, &mut sets_level);
             cursor += 1;
         }
         self.state = State::Running {
@@ -792,7 +797,7 @@ impl Timeline {
         }
         self.state = State::Ending {
             kind,
-            until: t + fade,
+            until: t + fade + END_SILENCE,
         };
     }
 

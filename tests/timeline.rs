@@ -485,3 +485,55 @@ fn the_reference_ceremony_never_jumps_and_stays_warm_and_low() {
         }
     }
 }
+
+/// The light actions of a one-cue ceremony whose cue names group `group` (lights `a` and `b`,
+/// level 0.7 over 20 s) and its member `a` (level 0.2 over 3 s).
+fn group_and_member(group: &str) -> Vec<(usize, f32, Duration)> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rig = std::fs::read_to_string("tests/fixtures/engine/rig.toml")
+        .expect("fixture rig")
+        .replace("ab = [\"a\", \"b\"]", &format!("{group} = [\"a\", \"b\"]"))
+        .replace("double = \"goto three\"", "");
+    std::fs::write(dir.path().join("rig.toml"), rig).expect("write");
+    std::fs::write(
+        dir.path().join("ceremony.toml"),
+        "transition = \"5s\"\n[[phase]]\nid = \"one\"\nscene = \"one.toml\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("one.toml"),
+        format!(
+            "[[cue]]\nat = \"0s\"\n[cue.lights.{group}]\nlevel = 0.7\nfade = \"20s\"\n[cue.lights.a]\nlevel = 0.2\nfade = \"3s\"\n"
+        ),
+    )
+    .expect("write");
+    let loaded = config::load_ceremony(dir.path(), None).unwrap_or_else(|d| panic!("{d}"));
+    let mut tl = Timeline::new(Arc::new(loaded.ceremony), loaded.rig);
+    let mut out = Vec::new();
+    tl.command(s(0.0), &Command::Start, &mut out)
+        .expect("start");
+    out.iter()
+        .filter_map(|e| match &e.action {
+            Action::Light {
+                light,
+                target,
+                fade,
+                ..
+            } => Some((*light, target.level, *fade)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_member_named_beside_its_group_wins_whatever_the_names() {
+    // Issue 9, bug 3: `a` took its level from one entry and its fade from the other, and
+    // which one depended on whether the group's name sorted before or after `a`.
+    for group in ["all", "zall"] {
+        assert_eq!(
+            group_and_member(group),
+            [(0, 0.2, s(3.0)), (1, 0.7, s(20.0))],
+            "group `{group}`"
+        );
+    }
+}

@@ -349,6 +349,18 @@ impl AudioHandle {
         })
     }
 
+    /// Fades everything that sounds (every layer's voices, those already fading out, and
+    /// one-shots) to silence within `fade`; a voice already fading out sooner keeps its own
+    /// fade. A gentle stop and the finish use it, so nothing is left sounding when they end.
+    ///
+    /// # Errors
+    /// [`AudioError::QueueFull`] when the command ring is full.
+    pub fn fade_all(&mut self, fade: Duration, curve: Curve) -> Result<(), AudioError> {
+        self.reclaim();
+        let frames = self.fade_frames(fade);
+        self.push(Command::FadeAll { frames, curve })
+    }
+
     /// Freezes every gain ramp where it is; the sound keeps playing.
     pub fn pause_fades(&mut self) {
         self.reclaim();

@@ -61,6 +61,11 @@ impl GainRamp {
         self.to
     }
 
+    /// Frames until the ramp arrives.
+    pub(crate) fn remaining(&self) -> u64 {
+        self.len.saturating_sub(self.pos)
+    }
+
     /// Whether the ramp has arrived.
     pub(crate) fn is_done(&self) -> bool {
         self.pos >= self.len

@@ -420,6 +420,18 @@ impl LightController {
     /// When [`LightController::poll`] next has something to do, if ever.
     #[must_use]
     pub fn next_deadline(&self) -> Option<Duration> {
+        self.deadline(true)
+    }
+
+    /// When something other than an endless effect is next due (a fade's step, a paced
+    /// command, a fade's final OFF), if anything is. A shutdown waits for this to be `None`,
+    /// so that the room ends as it was asked to, not with the last step still queued.
+    #[must_use]
+    pub fn pending_deadline(&self) -> Option<Duration> {
+        self.deadline(false)
+    }
+
+    fn deadline(&self, effects: bool) -> Option<Duration> {
         let mut next = self.pacer.next_deadline();
         if !self.paused {
             for light in &self.lights {
@@ -429,7 +441,7 @@ impl LightController {
                         Some((t, _)) => run.origin + *t,
                         None => run.end(),
                     }),
-                    Activity::Effect(run) => Some(run.next_at()),
+                    Activity::Effect(run) => effects.then(|| run.next_at()),
                 };
                 next = match (next, t) {
                     (Some(a), Some(b)) => Some(a.min(b)),

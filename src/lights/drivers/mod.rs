@@ -71,19 +71,21 @@ pub(crate) fn mired(kelvin: u16) -> u16 {
     m
 }
 
-/// A transition in whole units of `unit`, rounded, clamped to `max_units`.
+/// A transition in whole units of `unit`, rounded up (a device never fades faster than asked),
+/// clamped to `max_units`.
 pub(crate) fn units(d: Duration, unit: Duration, max_units: u32) -> u32 {
-    let n = (d.as_secs_f64() / unit.as_secs_f64()).round();
+    let n = (d.as_secs_f64() / unit.as_secs_f64() - 1e-9).ceil();
     // Clamped before the cast.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let n = n.clamp(0.0, f64::from(max_units)) as u32;
     n
 }
 
-/// Seconds of `d` rounded to `decimals` places, for JSON fields in float seconds.
+/// Seconds of `d` rounded up to `decimals` places (never a faster fade than asked), for JSON
+/// fields in float seconds.
 pub(crate) fn seconds(d: Duration, decimals: i32) -> f64 {
     let p = 10f64.powi(decimals);
-    (d.as_secs_f64() * p).round() / p
+    (d.as_secs_f64() * p - 1e-9).ceil() / p
 }
 
 #[cfg(test)]
@@ -167,6 +169,7 @@ pub(crate) mod tests {
             units(Duration::from_secs(60), Duration::from_millis(500), 40),
             40
         );
-        assert_eq!(seconds(Duration::from_millis(2549), 1), 2.5);
+        assert_eq!(seconds(Duration::from_millis(2549), 1), 2.6);
+        assert_eq!(seconds(Duration::from_millis(2500), 1), 2.5);
     }
 }
