@@ -140,6 +140,7 @@ pub fn run_ceremony(
     net: &NetArgs,
 ) -> Result<(), AppError> {
     let mut timeline = load_timeline(ceremony, net.rig.as_deref(), from)?;
+    timeline.set_speed(speed);
     let output = output.unwrap_or(&timeline.rig().audio.output);
     let spec = OutputSpec::parse(output).map_err(SoundError::Spec)?;
     if let OutputSpec::Wav(path) = &spec {

@@ -352,6 +352,8 @@ pub struct Timeline {
     paused_total: Duration,
     last_command: Option<(Command, Duration)>,
     start_phase: usize,
+    /// How many times faster than real time engine time runs (`--speed`).
+    speed: f64,
 }
 
 impl Timeline {
@@ -381,6 +383,7 @@ impl Timeline {
             paused_total: Duration::ZERO,
             last_command: None,
             start_phase: 0,
+            speed: 1.0,
             rig,
         }
     }
@@ -392,6 +395,15 @@ impl Timeline {
     pub fn start_from(&mut self, id: &str) -> Result<(), String> {
         self.start_phase = self.ceremony.phase_index(id).ok_or_else(|| id.to_owned())?;
         Ok(())
+    }
+
+    /// Engine time runs `speed` times faster than real time (`run --speed`). The debounce
+    /// window is about people's fingers, so it stays in real time: a double tap is one tap
+    /// however fast the rehearsal runs.
+    pub fn set_speed(&mut self, speed: f64) {
+        if speed.is_finite() && speed > 0.0 {
+            self.speed = speed;
+        }
     }
 
     /// The ceremony being run.
@@ -633,8 +645,16 @@ impl Timeline {
         fade: Option<(Option<Duration>, Curve)>,
         out: &mut Vec<Event>,
     ) {
-        let Some(want) = self.room.lights[i] else {
-            return;
+        let want = match (self.room.lights[i], self.commanded.lights[i]) {
+            (Some(want), _) => want,
+            // A jump back to before the ceremony first touched this light: it goes dark
+            // again, as it was then.
+            (None, Some(c)) if c.level > 0.0 || c.effect != Effect::None => LightTarget {
+                level: 0.0,
+                effect: Effect::None,
+                ..c
+            },
+            (None, _) => return,
         };
         if self.commanded.lights[i] == Some(want) {
             return;
@@ -786,11 +806,15 @@ impl Timeline {
         for i in 0..self.room.lights.len() {
             let target = match kind {
                 EndKind::Stopped => Some(self.rig.safe_light),
-                EndKind::Finished => self.room.lights[i].map(|t| LightTarget {
-                    level: 0.0,
-                    effect: Effect::None,
-                    ..t
-                }),
+                EndKind::Finished => {
+                    self.room.lights[i]
+                        .or(self.commanded.lights[i])
+                        .map(|t| LightTarget {
+                            level: 0.0,
+                            effect: Effect::None,
+                            ..t
+                        })
+                }
             };
             self.room.lights[i] = target;
             self.sync_light(i, t, Some((Some(fade), Curve::Linear)), out);
@@ -799,6 +823,36 @@ impl Timeline {
             kind,
             until: t + fade + END_SILENCE,
         };
+    }
+
+    /// A stop during the finish: the room still goes dark and silent, but within the stop's
+    /// fade when that is sooner than what is left of the finish.
+    fn hurry_finish(&mut self, t: Duration, out: &mut Vec<Event>) -> Result<(), Ignored> {
+        let State::Ending {
+            kind: EndKind::Finished,
+            until,
+        } = self.state
+        else {
+            return Err(Ignored::NotApplicable);
+        };
+        let fade = self.rig.stop_fade;
+        if t + fade + END_SILENCE >= until {
+            return Err(Ignored::NotApplicable);
+        }
+        out.push(Event {
+            at: t,
+            action: Action::Finishing { fade },
+        });
+        for i in 0..self.room.lights.len() {
+            if let Some(target) = self.commanded.lights[i] {
+                self.send_light(i, t, target, fade, Curve::Linear, out);
+            }
+        }
+        self.state = State::Ending {
+            kind: EndKind::Finished,
+            until: t + fade + END_SILENCE,
+        };
+        Ok(())
     }
 
     fn finish(&mut self, t: Duration, out: &mut Vec<Event>) {
@@ -818,7 +872,7 @@ impl Timeline {
         self.advance(now, out);
         if let Some((last, at)) = &self.last_command
             && last == cmd
-            && now.saturating_sub(*at) < self.rig.debounce
+            && now.saturating_sub(*at) < self.rig.debounce.mul_f64(self.speed)
         {
             return Err(Ignored::Debounced);
         }
@@ -864,6 +918,7 @@ impl Timeline {
             }
             (Command::Resume, Some(_)) if self.paused_at.is_some() => self.resume_at(now, out),
             (Command::Stop, Some(_)) => self.end(now, EndKind::Stopped, out),
+            (Command::Stop, None) => self.hurry_finish(now, out)?,
             (Command::Louder | Command::Softer, _) if !self.is_ended() => {
                 let step = if *cmd == Command::Louder {
                     VOLUME_STEP_DB

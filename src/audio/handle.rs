@@ -71,9 +71,7 @@ impl AudioHandle {
     }
 
     fn frames(&self, d: Duration) -> u64 {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let f = (d.as_secs_f64() * f64::from(self.sample_rate)).round() as u64;
-        f
+        crate::units::frames(d, self.sample_rate)
     }
 
     /// Frames of a fade, never shorter than the click-free minimum.
@@ -145,9 +143,8 @@ impl AudioHandle {
         if source.files.is_empty() {
             return Err(AudioError::EmptySource);
         }
-        let secs = self.settings.stream_ahead.as_secs_f64().max(0.1);
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let capacity = (secs * f64::from(self.sample_rate)) as usize * 2;
+        let ahead = self.settings.stream_ahead.max(Duration::from_millis(100));
+        let capacity = usize::try_from(self.frames(ahead)).unwrap_or(usize::MAX) * 2;
         let (producer, consumer) = rtrb::RingBuffer::new(capacity.max(self.settings.prefill * 4));
         let plan = StreamPlan {
             files: source.files.clone(),
