@@ -37,7 +37,17 @@ proptest! {
             check::audio(&case, &out).map_err(TestCaseError::fail)?;
         }
         if wants("lights") {
-            check::lights(&out).map_err(TestCaseError::fail)?;
+            check::lights(&out).map_err(|e| {
+                if std::env::var("STARTLE_DUMP").is_ok() {
+                    for e in &out.events {
+                        eprintln!("event {e:?}");
+                    }
+                    for p in &out.publishes {
+                        eprintln!("sent {p:?}");
+                    }
+                }
+                TestCaseError::fail(e)
+            })?;
         }
         if wants("names") {
             let twin = harness::run(&case.renamed(), false);

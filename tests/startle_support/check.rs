@@ -21,7 +21,9 @@
 //! ΔR ≤ ε + T · Σ over ramps in motion near w of κ · span · rms / F
 //! ```
 //!
-//! with span the ramp's amplitude range and ε = 10⁻⁵ (−100 dBFS) for rounding. Windows within
+//! with span the ramp's amplitude range and ε = 10⁻⁵ (−100 dBFS) + 1 % of the level, for
+//! rounding and the mixer's 50 ms loop-point crossfades (a steady tone's RMS moves by a
+//! fraction of a percent across one). Windows within
 //! 20 ms of a one-shot's start are exempt (a chime's attack is its content); its linear decay
 //! is a ramp like any other. A cut of a voice at amplitude a drops R by a·rms in one window,
 //! where this bound, with the shortest fade in the grammar (0.5 s), allows at most
@@ -30,6 +32,7 @@
 use std::f32::consts::FRAC_PI_2;
 use std::time::Duration;
 
+use sanctum::lights::effects::swing as swing_of;
 use sanctum::lights::options::LightOptions;
 use sanctum::lights::target::Effect;
 use sanctum::timeline::{Action, EndKind, LayerChange};
@@ -43,6 +46,9 @@ use super::{CHIMES, Case, LayerOp, PEAK, RATE};
 const T: f32 = WINDOW as f32 / RATE as f32;
 /// Rounding allowance on the envelope.
 const EPSILON: f32 = 1e-5;
+/// Relative slack for a steady voice: a loop whose end does not meet its start smoothly gets a
+/// 50 ms crossfade at the loop point, which moves the RMS of a tone by a fraction of a percent.
+const LOOP_SLACK: f32 = 0.01;
 /// −80 dBFS.
 const SILENT: f32 = 1e-4;
 /// RMS of a tone at full gain.
@@ -210,7 +216,7 @@ pub fn audio(case: &Case, out: &Outcome) -> Result<(), String> {
             })
             .map(|m| m.rate)
             .sum();
-        let bound = EPSILON + T * moving;
+        let bound = EPSILON + LOOP_SLACK * env[w].max(env[w + 1]) + T * moving;
         let delta = (env[w + 1] - env[w]).abs();
         if delta > bound {
             return Err(format!(
@@ -313,6 +319,7 @@ pub fn lights(out: &Outcome) -> Result<(), String> {
     let mut motions: Vec<Vec<LightMotion>> = vec![Vec::new(); n];
     let mut level = vec![0.0f32; n];
     let mut swing = vec![0.0f32; n];
+    let mut before = vec![0.0f32; n];
     for e in &out.events {
         if let Action::Light {
             light,
@@ -324,6 +331,11 @@ pub fn lights(out: &Outcome) -> Result<(), String> {
             let start = pauses.active(secs(e.at));
             let len = secs(*fade).max(1e-3);
             let k = kappa(*curve);
+            // The new ramp starts wherever the previous one had got to: anywhere between its
+            // two ends.
+            let span = (target.level - level[*light])
+                .abs()
+                .max((target.level - before[*light]).abs());
             let m = &mut motions[*light];
             // A new target ends whatever ran before (the effect, too), and starts from
             // wherever that left the light: the level, give or take the effect's swing.
@@ -333,15 +345,16 @@ pub fn lights(out: &Outcome) -> Result<(), String> {
             m.push(LightMotion {
                 start,
                 end: start + len,
-                rate: k * ((target.level - level[*light]).abs() + swing[*light]) / len,
+                rate: k * (span + swing[*light]) / len,
             });
             let opts = &out.specs[*light].options;
             let spacing = opts.min_spacing().as_secs_f32();
             let effect_swing = match target.effect {
                 Effect::None => 0.0,
-                Effect::Candle { depth, .. } => 2.0 * depth * target.level,
+                Effect::Candle { depth, .. } => 2.0 * swing_of(depth, target.level, opts),
                 Effect::Breathe { depth, per_minute } => {
-                    2.0 * depth * target.level * (spacing * per_minute / 60.0 * 4.0).max(1.0)
+                    2.0 * swing_of(depth, target.level, opts)
+                        * (spacing * per_minute / 60.0 * 4.0).max(1.0)
                 }
             };
             if effect_swing > 0.0 {
@@ -352,6 +365,7 @@ pub fn lights(out: &Outcome) -> Result<(), String> {
                     rate: 1.2 * effect_swing / spacing,
                 });
             }
+            before[*light] = level[*light];
             level[*light] = target.level;
             swing[*light] = effect_swing;
         }

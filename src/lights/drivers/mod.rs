@@ -31,6 +31,23 @@ pub fn encode(address: &str, opts: &LightOptions, cmd: &LightCommand) -> Vec<Pub
 
 /// `fraction` (0..=1) on a `0..=max` integer scale, rounded. A light that is on never gets 0,
 /// because 0 means OFF on Z2M, ESPHome, Tasmota and WLED (reference §2.3).
+/// How many brightness steps the light's driver has (its resolution): 254 for Zigbee2MQTT,
+/// 255 for WLED, 100 for Tasmota's `Dimmer` and Shelly, the scale for `ha-json`.
+#[must_use]
+pub fn brightness_steps(opts: &LightOptions) -> u32 {
+    match (&opts.driver, opts.kind()) {
+        (
+            super::options::DriverSettings::HaJson {
+                brightness_scale, ..
+            },
+            _,
+        ) => u32::from(*brightness_scale).max(1),
+        (_, DriverKind::Zigbee2Mqtt) => 254,
+        (_, DriverKind::Wled) => 255,
+        _ => 100,
+    }
+}
+
 pub(crate) fn scale(fraction: f32, max: u32, on: bool) -> u32 {
     let f = if fraction.is_nan() {
         0.0
