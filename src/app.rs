@@ -72,6 +72,9 @@ pub enum AppError {
     /// The broker never answered.
     #[error("failed to connect to the broker at {0} within 5 s")]
     NotConnected(String),
+    /// `lights test` while a ceremony runs in the room.
+    #[error(transparent)]
+    Busy(#[from] crate::guard::RoomBusy),
     /// The render could not write its file or the ceremony would not move on.
     #[error(transparent)]
     Render(#[from] render::RenderError),
@@ -524,7 +527,7 @@ pub fn status(net: &NetArgs) -> Result<(), AppError> {
 ///
 /// # Errors
 /// Fails without a rig or broker, for an unknown light, or when the broker cannot be reached.
-pub fn lights_test(light: &str, net: &NetArgs) -> Result<(), AppError> {
+pub fn lights_test(light: &str, net: &NetArgs, force: bool) -> Result<(), AppError> {
     let rig = net_rig(net)?.ok_or(AppError::NoRig)?;
     let index = rig
         .lights
@@ -542,6 +545,18 @@ pub fn lights_test(light: &str, net: &NetArgs) -> Result<(), AppError> {
     let config = mqtt_config(&rig, net, None, false)?.ok_or(AppError::NoBroker)?;
     let broker = config.broker.to_string();
     let specs = light_specs(&rig)?;
+    let (status, state) = current_thread()?.block_on(crate::guard::room(
+        &config.broker,
+        &config.settings,
+        &config.topics,
+    ));
+    crate::guard::allow(
+        light,
+        &config.topics.room,
+        status.as_deref(),
+        state.as_deref(),
+        force,
+    )?;
     current_thread()?.block_on(async {
         let clock = Clock::start(1.0);
         let (tx, _rx) = mpsc::channel(1);

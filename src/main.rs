@@ -40,8 +40,8 @@ fn main() -> ExitCode {
         CliCommand::Send { command, all, net } => app::send(&command, all, &net),
         CliCommand::Status { net } => app::status(&net),
         CliCommand::Lights {
-            command: LightsCommand::Test { light, net },
-        } => app::lights_test(&light, &net),
+            command: LightsCommand::Test { light, net, force },
+        } => app::lights_test(&light, &net, force),
         CliCommand::Devices => return app::devices(),
     };
     match result {

@@ -64,3 +64,47 @@ proptest! {
         }
     }
 }
+
+/// Issue 9, bug 2, through the checker: a stop two seconds into an eight-second crossfade.
+/// The outgoing voice used to keep its own fade and was cut off when the run ended.
+#[test]
+fn a_stop_during_a_long_crossfade_ends_in_silence() {
+    use startle_support::{Case, Cmd, CueSpec, LayerOp, PhaseSpec};
+    let play = |tone, fade| LayerOp::Play {
+        tones: vec![tone],
+        crossfade: 1_000,
+        gain: Some(-6),
+        fade,
+        curve: 0,
+    };
+    let case = Case {
+        layers: vec![0],
+        lights: vec![0],
+        groups: Vec::new(),
+        stop_fade: 2_000,
+        transition: 1_000,
+        finish_fade: 2_000,
+        safe_level: 30,
+        phases: vec![PhaseSpec {
+            after: None,
+            cues: vec![
+                CueSpec {
+                    at: 0,
+                    layers: vec![(0, play(1, 1_000))],
+                    lights: Vec::new(),
+                    sounds: Vec::new(),
+                },
+                CueSpec {
+                    at: 2_000,
+                    layers: vec![(0, play(2, 8_000))],
+                    lights: Vec::new(),
+                    sounds: Vec::new(),
+                },
+            ],
+        }],
+        commands: vec![(4_000, Cmd::Stop)],
+    };
+    let out = harness::run(&case, true);
+    check::audio(&case, &out).unwrap();
+    check::lights(&out).unwrap();
+}

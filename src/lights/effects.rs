@@ -443,6 +443,49 @@ mod tests {
     }
 
     #[test]
+    fn dim_candles_and_breaths_move_by_visible_device_steps() {
+        // Issue 9, bug 4: at 6–10 % a candle of depth 0.15 moved by one device step (Zigbee
+        // brightness 10↔11, WLED 2↔3), which nobody sees.
+        for kind in [
+            DriverKind::Zigbee2Mqtt,
+            DriverKind::Wled,
+            DriverKind::Tasmota,
+        ] {
+            let opts = LightOptions::defaults(kind);
+            let steps = crate::lights::drivers::brightness_steps(&opts) as f32;
+            for level in [0.06, 0.08, 0.1] {
+                let dim = LightState { level, color: None };
+                for effect in [
+                    Effect::Candle {
+                        depth: 0.15,
+                        interval: Duration::from_secs(2),
+                    },
+                    Effect::Breathe {
+                        per_minute: 6.0,
+                        depth: 0.15,
+                    },
+                ] {
+                    let run =
+                        EffectRun::new(effect, dim, Duration::ZERO, 7, &opts).expect("an effect");
+                    let device: Vec<f32> = take_until(run, Duration::from_secs(120))
+                        .iter()
+                        .map(|(_, c)| (c.brightness * steps).round())
+                        .collect();
+                    let lo = device.iter().copied().fold(f32::MAX, f32::min);
+                    let hi = device.iter().copied().fold(0.0, f32::max);
+                    assert!(
+                        hi - lo >= 3.0,
+                        "{kind:?} {effect:?} at {level}: device {lo}..{hi}"
+                    );
+                    // Visible, yet still a gentle swing around the level, never dark.
+                    assert!(lo >= 1.0, "{kind:?} {effect:?} at {level}: {lo}");
+                    assert!(swing(0.15, level, &opts) <= level);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn no_effect_or_dark_light_makes_no_run() {
         let opts = LightOptions::defaults(DriverKind::Wled);
         assert!(EffectRun::new(Effect::None, base(), Duration::ZERO, 0, &opts).is_none());
