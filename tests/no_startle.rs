@@ -2,7 +2,8 @@
 //! and light drivers on virtual time, never startle the room (see `startle_support::check` for
 //! the invariants and the derivation of the audio envelope bound).
 //!
-//! CI runs 64 cases; `STARTLE_CASES=10000 cargo test --release --test no_startle` runs the
+//! CI runs 64 cases from a fixed seed; `STARTLE_SEED=random STARTLE_CASES=10000 cargo test
+//! --release --test no_startle` runs the
 //! long run documented in docs/RELIABILITY.md; `STARTLE_ONLY=audio|lights|names` checks one
 //! family of invariants (to show each catching its bug). Failing seeds are kept in
 //! `tests/no_startle.proptest-regressions` and replayed first.
@@ -12,6 +13,16 @@ mod startle_support;
 
 use proptest::prelude::*;
 use startle_support::{check, harness};
+
+/// CI replays the same cases every run (seed 9), so it never fails by luck; any other
+/// `STARTLE_SEED` (or `random`) explores new ones.
+fn seed() -> proptest::test_runner::RngSeed {
+    match std::env::var("STARTLE_SEED").ok().as_deref() {
+        Some("random") => proptest::test_runner::RngSeed::Random,
+        Some(n) => proptest::test_runner::RngSeed::Fixed(n.parse().unwrap_or(9)),
+        None => proptest::test_runner::RngSeed::Fixed(9),
+    }
+}
 
 fn cases() -> u32 {
     std::env::var("STARTLE_CASES")
@@ -23,6 +34,7 @@ fn cases() -> u32 {
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: cases(),
+        rng_seed: seed(),
         max_shrink_iters: 400,
         ..ProptestConfig::default()
     })]
