@@ -116,6 +116,9 @@ pub enum AppError {
     /// The phone page's tokens could not be read.
     #[error(transparent)]
     Remote(crate::web::WebError),
+    /// `lights test` while a ceremony runs in the room.
+    #[error(transparent)]
+    Busy(#[from] crate::guard::RoomBusy),
     /// The render could not write its file or the ceremony would not move on.
     #[error(transparent)]
     Render(#[from] render::RenderError),
@@ -401,7 +404,7 @@ pub fn status(net: &NetArgs) -> Result<(), AppError> {
 ///
 /// # Errors
 /// Fails without a rig or broker, for an unknown light, or when the broker cannot be reached.
-pub fn lights_test(light: &str, net: &NetArgs) -> Result<(), AppError> {
+pub fn lights_test(light: &str, net: &NetArgs, force: bool) -> Result<(), AppError> {
     let config_file =
         Settings::find(net.config.as_deref(), &settings::real_env).map_err(AppError::Settings)?;
     let rig = net_rig(net, &config_file)?.ok_or(AppError::NoRig)?;
@@ -432,6 +435,18 @@ pub fn lights_test(light: &str, net: &NetArgs) -> Result<(), AppError> {
     };
     let broker = config.broker.to_string();
     let specs = light_specs(&rig)?;
+    let (status, state) = current_thread()?.block_on(crate::guard::room(
+        &config.broker,
+        &config.settings,
+        &config.topics,
+    ));
+    crate::guard::allow(
+        light,
+        &config.topics.room,
+        status.as_deref(),
+        state.as_deref(),
+        force,
+    )?;
     current_thread()?.block_on(async {
         let clock = Clock::start(1.0);
         let (tx, _rx) = mpsc::channel(1);

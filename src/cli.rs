@@ -256,6 +256,9 @@ pub enum LightsCommand {
     Test {
         /// The light's name in the rig.
         light: String,
+        /// Test even while a ceremony runs in the room (it takes the light for 6 s).
+        #[arg(long)]
+        force: bool,
         /// Rig, broker and room.
         #[command(flatten)]
         net: NetArgs,

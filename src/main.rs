@@ -75,8 +75,8 @@ fn main() -> ExitCode {
         }
         CliCommand::Status { net } => app::status(&net).map(|()| ExitCode::SUCCESS),
         CliCommand::Lights {
-            command: LightsCommand::Test { light, net },
-        } => app::lights_test(&light, &net).map(|()| ExitCode::SUCCESS),
+            command: LightsCommand::Test { light, net, force },
+        } => app::lights_test(&light, &net, force).map(|()| ExitCode::SUCCESS),
         CliCommand::Devices => return app::devices(),
         CliCommand::Journal {
             command,

@@ -11,7 +11,7 @@ use crate::command::Command;
 use crate::model::{Advance, Ceremony, Phase};
 use crate::run::{Output, deliver};
 use crate::timeline::{Action, Event, Timeline};
-use crate::units::{format_clock, format_duration, parse_duration};
+use crate::units::{format_clock, format_duration, frames, parse_duration};
 
 /// The shortest phase the `min` policy gives a manual phase that has no `min` of its own.
 pub const SCRIPT_FLOOR: Duration = Duration::from_secs(60);
@@ -191,20 +191,13 @@ pub fn render(
 ) -> Result<Duration, RenderError> {
     let rate = u64::from(wav.sample_rate());
     drive(timeline, policy, outputs, &mut |to| {
-        let end = frame_at(to, rate);
+        let end = frames(to, wav.sample_rate());
         while wav.frames() < end {
             wav.render_to(end.min(wav.frames() + rate))?;
             progress(Duration::from_nanos(wav.frames() * 1_000_000_000 / rate));
         }
         Ok(())
     })
-}
-
-/// The frame at ceremony time `t` (rounded, so sums of intervals never drift).
-fn frame_at(t: Duration, rate: u64) -> u64 {
-    #[allow(clippy::cast_possible_truncation)]
-    let whole = (t.as_nanos() * u128::from(rate) + 500_000_000) / 1_000_000_000;
-    u64::try_from(whole).unwrap_or(u64::MAX)
 }
 
 /// Runs the engine on virtual time to its end. Before each step, `fill` is asked to make
@@ -327,7 +320,8 @@ mod tests {
             .iter()
             .map(|p| (p.id.as_str(), p.start, p.manual))
             .collect();
-        // one: after 20s; two: manual; three: after 1m; four: manual; then a 30 s finish fade.
+        // one: after 20s; two: manual; three: after 1m; four: manual; then a 30 s finish fade
+        // and the silence held after it.
         assert_eq!(
             got,
             [
@@ -337,7 +331,7 @@ mod tests {
                 ("four", secs(90), true),
             ]
         );
-        assert_eq!(plan.length, secs(100 + 30));
+        assert_eq!(plan.length, secs(100 + 30) + crate::timeline::END_SILENCE);
     }
 
     #[test]
@@ -383,13 +377,5 @@ mod tests {
             "time never runs back"
         );
         assert_eq!(filled.last(), Some(&end));
-    }
-
-    #[test]
-    fn frames_round_to_the_nearest_and_never_drift() {
-        assert_eq!(frame_at(Duration::from_millis(1), 48_000), 48);
-        assert_eq!(frame_at(Duration::from_micros(10), 44_100), 0);
-        assert_eq!(frame_at(Duration::from_micros(12), 44_100), 1);
-        assert_eq!(frame_at(secs(7200), 48_000), 345_600_000);
     }
 }

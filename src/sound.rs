@@ -11,6 +11,7 @@ use crate::audio::{
 use crate::model::Rig;
 use crate::run::Output;
 use crate::timeline::{Action, Event, Timeline};
+use crate::tween::Curve;
 
 /// Sample rate of the silent `null` output.
 const NULL_RATE: u32 = 48_000;
@@ -122,6 +123,9 @@ impl Output for Player {
             Action::Layer { layer, change } => self.handle.layer(LayerId(*layer), change.clone()),
             Action::OneShot { file, gain } => self.handle.one_shot(file, *gain),
             Action::Master { gain, fade } => self.handle.master(*gain, *fade),
+            Action::Stopping { fade } | Action::Finishing { fade } => {
+                self.handle.fade_all(*fade, Curve::EqualPower)
+            }
             Action::Paused => {
                 self.handle.pause_fades();
                 Ok(())

@@ -27,6 +27,10 @@ pub const VOLUME_STEP_DB: f32 = 3.0;
 pub const MIN_VOLUME_DB: f32 = -60.0;
 /// How long a master volume change takes.
 pub const VOLUME_FADE: Duration = Duration::from_secs(1);
+/// Silence held after the fade of a stop or the finish before the ceremony is over, so the
+/// output has played down to nothing (a fade's last 10 ms are still about −70 dBFS) before it
+/// closes.
+pub const END_SILENCE: Duration = Duration::from_millis(100);
 
 /// What a layer plays, as far as the room is concerned.
 #[derive(Debug, Clone, PartialEq)]
@@ -354,12 +358,15 @@ pub struct Timeline {
     paused_total: Duration,
     last_command: Option<(Command, Duration)>,
     start_phase: usize,
+    /// How many times faster than real time engine time runs (`--speed`).
+    speed: f64,
 }
 
 impl Timeline {
     /// An idle engine for `ceremony` on `rig`.
     #[must_use]
     pub fn new(ceremony: Arc<Ceremony>, rig: Arc<Rig>) -> Self {
+        let ceremony = crate::precedence::ordered(ceremony, &rig);
         let mut base = Vec::with_capacity(ceremony.phases.len());
         let mut room = RoomState::silent(&rig);
         for phase in &ceremony.phases {
@@ -382,6 +389,7 @@ impl Timeline {
             paused_total: Duration::ZERO,
             last_command: None,
             start_phase: 0,
+            speed: 1.0,
             rig,
         }
     }
@@ -403,6 +411,15 @@ impl Timeline {
                 format!("{why}; the phases are {}", self.ceremony.phase_list())
             }
             other => other.to_string(),
+        }
+    }
+
+    /// Engine time runs `speed` times faster than real time (`run --speed`). The debounce
+    /// window is about people's fingers, so it stays in real time: a double tap is one tap
+    /// however fast the rehearsal runs.
+    pub fn set_speed(&mut self, speed: f64) {
+        if speed.is_finite() && speed > 0.0 {
+            self.speed = speed;
         }
     }
 
@@ -573,9 +590,12 @@ impl Timeline {
         for lc in &cue.layers {
             self.sync_layer(lc.layer, t, Some((lc.fade, lc.curve)), out);
         }
-        for lc in &cue.lights {
-            for &i in &lc.lights {
-                self.sync_light(i, t, Some((lc.fade, lc.curve)), out);
+        let n = self.room.lights.len();
+        let (mut fades, mut sets_level) = (vec![None; n], vec![false; n]);
+        crate::precedence::fold_fades(cue, &mut fades, &mut sets_level);
+        for (i, fade) in fades.into_iter().enumerate() {
+            if fade.is_some() {
+                self.sync_light(i, t, fade, out);
             }
         }
         push_one_shots(t, cue, out);
@@ -642,8 +662,16 @@ impl Timeline {
         fade: Option<(Option<Duration>, Curve)>,
         out: &mut Vec<Event>,
     ) {
-        let Some(want) = self.room.lights[i] else {
-            return;
+        let want = match (self.room.lights[i], self.commanded.lights[i]) {
+            (Some(want), _) => want,
+            // A jump back to before the ceremony first touched this light: it goes dark
+            // again, as it was then.
+            (None, Some(c)) if c.level > 0.0 || c.effect != Effect::None => LightTarget {
+                level: 0.0,
+                effect: Effect::None,
+                ..c
+            },
+            (None, _) => return,
         };
         if self.commanded.lights[i] == Some(want) {
             return;
@@ -716,17 +744,14 @@ impl Timeline {
         // ceremony's transition.
         let mut layer_fades = vec![None; self.room.layers.len()];
         let mut light_fades = vec![None; self.room.lights.len()];
+        let mut sets_level = vec![false; self.room.lights.len()];
         let mut cursor = 0;
         while let Some(cue) = scene.cues.get(cursor).filter(|c| c.at.is_zero()) {
             self.room.apply(cue);
             for lc in &cue.layers {
                 layer_fades[lc.layer] = Some((lc.fade, lc.curve));
             }
-            for lc in &cue.lights {
-                for &i in &lc.lights {
-                    light_fades[i] = Some((lc.fade, lc.curve));
-                }
-            }
+            crate::precedence::fold_fades(cue, &mut light_fades, &mut sets_level);
             cursor += 1;
         }
         self.state = State::Running {
@@ -798,19 +823,53 @@ impl Timeline {
         for i in 0..self.room.lights.len() {
             let target = match kind {
                 EndKind::Stopped => Some(self.rig.safe_light),
-                EndKind::Finished => self.room.lights[i].map(|t| LightTarget {
-                    level: 0.0,
-                    effect: Effect::None,
-                    ..t
-                }),
+                EndKind::Finished => {
+                    self.room.lights[i]
+                        .or(self.commanded.lights[i])
+                        .map(|t| LightTarget {
+                            level: 0.0,
+                            effect: Effect::None,
+                            ..t
+                        })
+                }
             };
             self.room.lights[i] = target;
             self.sync_light(i, t, Some((Some(fade), Curve::Linear)), out);
         }
         self.state = State::Ending {
             kind,
-            until: t + fade,
+            until: t + fade + END_SILENCE,
         };
+    }
+
+    /// A stop during the finish: the room still goes dark and silent, but within the stop's
+    /// fade when that is sooner than what is left of the finish.
+    fn hurry_finish(&mut self, t: Duration, out: &mut Vec<Event>) -> Result<(), Ignored> {
+        let State::Ending {
+            kind: EndKind::Finished,
+            until,
+        } = self.state
+        else {
+            return Err(Ignored::NotApplicable);
+        };
+        let fade = self.rig.stop_fade;
+        if t + fade + END_SILENCE >= until {
+            return Err(Ignored::NotApplicable);
+        }
+        out.push(Event {
+            at: t,
+            action: Action::Finishing { fade },
+        });
+        for i in 0..self.room.lights.len() {
+            if let Some(target) = self.commanded.lights[i] {
+                self.send_light(i, t, target, fade, Curve::Linear, out);
+            }
+        }
+        self.state = State::Ending {
+            kind: EndKind::Finished,
+            until: t + fade + END_SILENCE,
+        };
+        Ok(())
     }
 
     fn finish(&mut self, t: Duration, out: &mut Vec<Event>) {
@@ -830,7 +889,7 @@ impl Timeline {
         self.advance(now, out);
         if let Some((last, at)) = &self.last_command
             && last == cmd
-            && now.saturating_sub(*at) < self.rig.debounce
+            && now.saturating_sub(*at) < self.rig.debounce.mul_f64(self.speed)
         {
             return Err(Ignored::Debounced);
         }
@@ -876,6 +935,7 @@ impl Timeline {
             }
             (Command::Resume, Some(_)) if self.paused_at.is_some() => self.resume_at(now, out),
             (Command::Stop, Some(_)) => self.end(now, EndKind::Stopped, out),
+            (Command::Stop, None) => self.hurry_finish(now, out)?,
             (Command::Louder | Command::Softer, _) if !self.is_ended() => {
                 let step = if *cmd == Command::Louder {
                     VOLUME_STEP_DB

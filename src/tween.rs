@@ -64,6 +64,20 @@ impl Curve {
     pub fn interpolate(self, from: f32, to: f32, p: f32) -> f32 {
         from + (to - from) * self.fade_in(p)
     }
+
+    /// The one definition of a ramp from `from` to `to` at progress `p`, shared by the mixer,
+    /// the engine's model of the room and the state published to phones: a rising ramp
+    /// follows [`Curve::fade_in`], a falling one [`Curve::fade_out`], so a voice fading in and
+    /// one fading out along the same equal-power curve keep their summed power. (For the
+    /// symmetric curves, linear and s-curve, both readings agree.)
+    #[must_use]
+    pub fn ramp(self, from: f32, to: f32, p: f32) -> f32 {
+        if to >= from {
+            from + (to - from) * self.fade_in(p)
+        } else {
+            to + (from - to) * self.fade_out(p)
+        }
+    }
 }
 
 /// A value moving from `from` to `to` over `duration` along `curve`, evaluated at an elapsed
@@ -105,8 +119,7 @@ impl Ramp {
     /// The value after `elapsed`.
     #[must_use]
     pub fn value(&self, elapsed: Duration) -> f32 {
-        self.curve
-            .interpolate(self.from, self.to, self.progress(elapsed))
+        self.curve.ramp(self.from, self.to, self.progress(elapsed))
     }
 
     /// Whether the ramp has arrived after `elapsed`.
@@ -142,6 +155,30 @@ mod tests {
                 last = v;
             }
             assert_eq!(Curve::from_name(curve.name()), Some(curve));
+        }
+    }
+
+    #[test]
+    fn a_falling_equal_power_ramp_is_the_mixers_fade_out() {
+        // Issue 9, bug 6: half way through a stop the engine predicted 0.29 while the mixer
+        // played 0.71.
+        let stop = Ramp {
+            from: 1.0,
+            to: 0.0,
+            duration: Duration::from_secs(10),
+            curve: Curve::EqualPower,
+        };
+        let half = stop.value(Duration::from_secs(5));
+        assert!(
+            (half - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-6,
+            "{half}"
+        );
+        for curve in [Curve::Linear, Curve::SCurve] {
+            for i in 0..=20 {
+                let p = i as f32 / 20.0;
+                let (a, b) = (curve.ramp(0.8, 0.2, p), curve.interpolate(0.8, 0.2, p));
+                assert!((a - b).abs() < 1e-6, "{curve:?} at {p}: {a} vs {b}");
+            }
         }
     }
 

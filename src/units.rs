@@ -145,6 +145,15 @@ pub fn format_clock(d: Duration) -> String {
     format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
 }
 
+/// The frame at time `d` at `rate` frames a second, rounded to the nearest frame, in exact
+/// integer arithmetic so that sums of intervals never drift. The one conversion from time to
+/// frames: fades, buffers, renders and file lengths all use it.
+#[must_use]
+pub fn frames(d: Duration, rate: u32) -> u64 {
+    let whole = (d.as_nanos() * u128::from(rate) + 500_000_000) / 1_000_000_000;
+    u64::try_from(whole).unwrap_or(u64::MAX)
+}
+
 /// A gain in decibels. `0 dB` is unity; anything at or below [`Decibels::SILENCE`] is silent.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
 pub struct Decibels(pub f32);
@@ -254,6 +263,16 @@ mod tests {
             assert_eq!(parse_duration(&format_duration(d)), Ok(d));
         }
         assert_eq!(format_clock(Duration::from_secs(3725)), "1:02:05");
+    }
+
+    #[test]
+    fn frames_round_to_the_nearest_and_never_drift() {
+        assert_eq!(frames(Duration::from_millis(1), 48_000), 48);
+        assert_eq!(frames(Duration::from_micros(10), 44_100), 0);
+        assert_eq!(frames(Duration::from_micros(12), 44_100), 1);
+        assert_eq!(frames(Duration::from_secs(7200), 48_000), 345_600_000);
+        let tenth = frames(Duration::from_millis(100), 44_100);
+        assert_eq!(tenth * 36_000, frames(Duration::from_secs(3600), 44_100));
     }
 
     #[test]

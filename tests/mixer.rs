@@ -656,3 +656,42 @@ fn preloaded_one_shots_start_in_the_next_block() {
     h.collect_garbage();
     assert_eq!(h.stats().voices_active, 0);
 }
+
+#[test]
+fn a_gentle_stop_also_fades_what_is_already_fading_out() {
+    // Issue 9, bug 2: a crossfade's outgoing voice and a layer stopping over a long fade kept
+    // their own fades through a stop and were cut off when the run ended (a click).
+    let dir = tmp();
+    let a = file(&dir, "a.wav");
+    let b = file(&dir, "b.wav");
+    write_wav(&a, RATE, 2, &sine(300.0, RATE, RATE as usize, 0.4));
+    write_wav(&b, RATE, 2, &sine(500.0, RATE, RATE as usize, 0.4));
+    let (mut h, mut p) = mixer(2);
+    play(&mut h, 0, &[&a], true, 10, Curve::EqualPower);
+    play(&mut h, 1, &[&a], true, 10, Curve::EqualPower);
+    render(&mut p, RATE as usize);
+    // Layer 0 crossfades over a minute (its outgoing voice fades for a minute); layer 1
+    // stops over a minute.
+    play(&mut h, 0, &[&b], true, 60_000, Curve::EqualPower);
+    h.layer(
+        LayerId(1),
+        LayerChange::Stop {
+            fade: Duration::from_secs(60),
+            curve: Curve::EqualPower,
+        },
+    )
+    .expect("stop");
+    render(&mut p, RATE as usize);
+    h.fade_all(Duration::from_secs(2), Curve::EqualPower)
+        .expect("stop fade");
+    let during = render(&mut p, 2 * RATE as usize);
+    let after = render(&mut p, RATE as usize / 10);
+    assert!(rms_db(&during) > -30.0, "{} dBFS", rms_db(&during));
+    // The limiter delays the output by its 1.5 ms look-ahead.
+    let after = &after[2 * 480..];
+    assert!(
+        peak(after) < 1e-5,
+        "still sounding after the stop fade: peak {}",
+        peak(after)
+    );
+}

@@ -79,7 +79,11 @@ fn demo_plan() -> (Duration, Duration) {
         .collect();
     let last_start = afters[..afters.len() - 1].iter().sum();
     let phases: Duration = afters.iter().sum();
-    (last_start, phases + loaded.ceremony.finish_fade)
+    // The finish fade, then the silence the engine holds before it ends.
+    (
+        last_start,
+        phases + loaded.ceremony.finish_fade + sanctum::timeline::END_SILENCE,
+    )
 }
 
 #[test]
@@ -200,19 +204,20 @@ fn manual_phases_move_on_after_the_chosen_time() {
         &out,
         &["--manual-after", "12s", "--float", "--rate", "44100"],
     );
-    // one 20 s (auto), two 12 s (manual), three 1 m (auto), four 12 s (manual), finish 30 s.
+    // one 20 s (auto), two 12 s (manual), three 1 m (auto), four 12 s (manual), finish 30 s,
+    // then 0.1 s of silence.
     let (_, rate, frames) = read_float(&out);
     assert_eq!(rate, 44_100);
-    assert_eq!(frames, 134 * 44_100);
+    assert_eq!(frames, 134 * 44_100 + 4_410);
     let plan: Vec<&str> = stdout.lines().filter(|l| l.contains("manual  ")).collect();
     assert_eq!(plan.len(), 2, "{stdout}");
     assert!(
         plan[0].contains(" two ") && plan[0].contains(" 12s "),
         "{stdout}"
     );
-    // The last phase's line includes the finish fade.
+    // The last phase's line includes the finish fade and the silence after it.
     assert!(
-        plan[1].contains(" four ") && plan[1].contains(" 42s "),
+        plan[1].contains(" four ") && plan[1].contains(" 42.1s "),
         "{stdout}"
     );
 }

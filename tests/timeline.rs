@@ -303,8 +303,11 @@ fn stop_in_the_middle_of_a_fade_turns_smoothly_to_the_safe_light_and_silence() {
     tl.advance(s(60.0), &mut out);
     assert_eq!(
         out.iter().map(|e| (&e.action, e.at)).collect::<Vec<_>>(),
-        [(&Action::Ended(EndKind::Stopped), s(20.0))],
-        "the cues at 10 s and 15 s never fire; the stop completes after its fade"
+        [(
+            &Action::Ended(EndKind::Stopped),
+            s(20.0) + sanctum::timeline::END_SILENCE
+        )],
+        "the cues at 10 s and 15 s never fire; the stop completes after its fade and the silence held after it"
     );
     assert!(tl.is_ended());
     assert_eq!(tl.next_deadline(), None);
@@ -484,4 +487,109 @@ fn the_reference_ceremony_never_jumps_and_stays_warm_and_low() {
             }
         }
     }
+}
+
+/// The light actions of a one-cue ceremony whose cue names group `group` (lights `a` and `b`,
+/// level 0.7 over 20 s) and its member `a` (level 0.2 over 3 s).
+fn group_and_member(group: &str) -> Vec<(usize, f32, Duration)> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rig = std::fs::read_to_string("tests/fixtures/engine/rig.toml")
+        .expect("fixture rig")
+        .replace("ab = [\"a\", \"b\"]", &format!("{group} = [\"a\", \"b\"]"))
+        .replace("double = \"goto three\"", "");
+    std::fs::write(dir.path().join("rig.toml"), rig).expect("write");
+    std::fs::write(
+        dir.path().join("ceremony.toml"),
+        "transition = \"5s\"\n[[phase]]\nid = \"one\"\nscene = \"one.toml\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("one.toml"),
+        format!(
+            "[[cue]]\nat = \"0s\"\n[cue.lights.{group}]\nlevel = 0.7\nfade = \"20s\"\n[cue.lights.a]\nlevel = 0.2\nfade = \"3s\"\n"
+        ),
+    )
+    .expect("write");
+    let loaded = config::load_ceremony(dir.path(), None).unwrap_or_else(|d| panic!("{d}"));
+    let mut tl = Timeline::new(Arc::new(loaded.ceremony), loaded.rig);
+    let mut out = Vec::new();
+    tl.command(s(0.0), &Command::Start, &mut out)
+        .expect("start");
+    out.iter()
+        .filter_map(|e| match &e.action {
+            Action::Light {
+                light,
+                target,
+                fade,
+                ..
+            } => Some((*light, target.level, *fade)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_member_named_beside_its_group_wins_whatever_the_names() {
+    // Issue 9, bug 3: `a` took its level from one entry and its fade from the other, and
+    // which one depended on whether the group's name sorted before or after `a`.
+    for group in ["all", "zall"] {
+        assert_eq!(
+            group_and_member(group),
+            [(0, 0.2, s(3.0)), (1, 0.7, s(20.0))],
+            "group `{group}`"
+        );
+    }
+}
+
+#[test]
+fn a_stop_during_the_finish_shortens_it_to_the_stop_fade() {
+    // Issue 9, item 5: `stop` was refused during the finish fade (30 s in the fixture).
+    let mut tl = fixture();
+    let mut out = Vec::new();
+    cmd(&mut tl, 0.0, Command::Start, &mut out).expect("start");
+    cmd(&mut tl, 1.0, Command::Goto("four".into()), &mut out).expect("goto");
+    cmd(&mut tl, 5.0, Command::Next, &mut out).expect("finish");
+    assert_eq!(tl.status(s(5.0)).mode, Mode::Ending(EndKind::Finished));
+    out.clear();
+    cmd(&mut tl, 8.0, Command::Stop, &mut out).expect("stop shortens the finish");
+    assert!(
+        out.iter()
+            .any(|e| e.action == Action::Finishing { fade: s(10.0) }),
+        "{out:#?}"
+    );
+    let lights: Vec<_> = out
+        .iter()
+        .filter_map(|e| match &e.action {
+            Action::Light { target, fade, .. } => Some((target.level, *fade)),
+            _ => None,
+        })
+        .collect();
+    assert!(!lights.is_empty());
+    assert!(lights.iter().all(|l| *l == (0.0, s(10.0))), "{lights:?}");
+    assert_eq!(
+        tl.next_deadline(),
+        Some(s(18.0) + sanctum::timeline::END_SILENCE)
+    );
+    // Later than the finish would end anyway: nothing to shorten.
+    assert_eq!(
+        cmd(&mut tl, 17.0, Command::Stop, &mut out),
+        Err(Ignored::NotApplicable)
+    );
+}
+
+#[test]
+fn the_debounce_window_stays_in_real_time_under_speed() {
+    // Issue 9, item 5: under `--speed 20` a double tap half a second apart was two taps.
+    let mut tl = fixture();
+    tl.set_speed(20.0);
+    let mut out = Vec::new();
+    cmd(&mut tl, 0.0, Command::Start, &mut out).expect("start");
+    cmd(&mut tl, 1.0, Command::Louder, &mut out).expect("louder");
+    // 10 s of engine time is half a second of real time: inside the 1.5 s window.
+    assert_eq!(
+        cmd(&mut tl, 11.0, Command::Louder, &mut out),
+        Err(Ignored::Debounced)
+    );
+    // 40 s of engine time is 2 s of real time: a new tap.
+    cmd(&mut tl, 41.0, Command::Louder, &mut out).expect("second louder");
 }

@@ -22,6 +22,9 @@ pub(crate) enum Command {
         frames: u64,
         curve: Curve,
     },
+    /// Fade every voice (layers, retiring voices, one-shots) to silence within `frames`:
+    /// a voice already fading out sooner keeps its own fade.
+    FadeAll { frames: u64, curve: Curve },
     /// Ramp the master gain.
     Master { amplitude: f32, frames: u64 },
     /// Freeze (`true`) or continue (`false`) every gain ramp.

@@ -103,9 +103,7 @@ fn ogg_frame_limit(path: &Path, decoder: &Decoder<BufReader<File>>) -> Option<u6
         return None;
     }
     let d = decoder.total_duration()?;
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let frames = (d.as_secs_f64() * f64::from(decoder.sample_rate().get())).round() as u64;
-    Some(frames)
+    Some(crate::units::frames(d, decoder.sample_rate().get()))
 }
 
 /// Opens `path` for decoding. Never blocks on it: only a regular file is opened (a sound file

@@ -71,9 +71,7 @@ impl AudioHandle {
     }
 
     fn frames(&self, d: Duration) -> u64 {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let f = (d.as_secs_f64() * f64::from(self.sample_rate)).round() as u64;
-        f
+        crate::units::frames(d, self.sample_rate)
     }
 
     /// Frames of a fade, never shorter than the click-free minimum.
@@ -145,9 +143,8 @@ impl AudioHandle {
         if source.files.is_empty() {
             return Err(AudioError::EmptySource);
         }
-        let secs = self.settings.stream_ahead.as_secs_f64().max(0.1);
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let capacity = (secs * f64::from(self.sample_rate)) as usize * 2;
+        let ahead = self.settings.stream_ahead.max(Duration::from_millis(100));
+        let capacity = usize::try_from(self.frames(ahead)).unwrap_or(usize::MAX) * 2;
         let (producer, consumer) = rtrb::RingBuffer::new(capacity.max(self.settings.prefill * 4));
         let plan = StreamPlan {
             files: source.files.clone(),
@@ -347,6 +344,18 @@ impl AudioHandle {
             amplitude: capped.amplitude(),
             frames,
         })
+    }
+
+    /// Fades everything that sounds (every layer's voices, those already fading out, and
+    /// one-shots) to silence within `fade`; a voice already fading out sooner keeps its own
+    /// fade. A gentle stop and the finish use it, so nothing is left sounding when they end.
+    ///
+    /// # Errors
+    /// [`AudioError::QueueFull`] when the command ring is full.
+    pub fn fade_all(&mut self, fade: Duration, curve: Curve) -> Result<(), AudioError> {
+        self.reclaim();
+        let frames = self.fade_frames(fade);
+        self.push(Command::FadeAll { frames, curve })
     }
 
     /// Freezes every gain ramp where it is; the sound keeps playing.

@@ -165,11 +165,7 @@ pub enum AudioError {
     Spawn(std::io::Error),
 }
 
-fn frames(d: Duration, rate: u32) -> u64 {
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let f = (d.as_secs_f64() * f64::from(rate)).round() as u64;
-    f
-}
+use crate::units::frames;
 
 /// Builds the mixer for `layers` at `sample_rate` (the device rate): the control half and the
 /// real-time half. Everything the processor needs is allocated here.

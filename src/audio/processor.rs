@@ -166,6 +166,14 @@ impl AudioProcessor {
                         }
                     }
                 }
+                Command::FadeAll { frames, curve } => {
+                    for v in &mut self.voices {
+                        if v.ramp.target() > 0.0 || v.ramp.remaining() > frames {
+                            v.ramp.retarget(0.0, frames, curve);
+                        }
+                        v.retiring = true;
+                    }
+                }
                 Command::Master { amplitude, frames } => {
                     self.master.retarget(amplitude, frames, Curve::SCurve);
                 }

@@ -61,6 +61,11 @@ impl GainRamp {
         self.to
     }
 
+    /// Frames until the ramp arrives.
+    pub(crate) fn remaining(&self) -> u64 {
+        self.len.saturating_sub(self.pos)
+    }
+
     /// Whether the ramp has arrived.
     pub(crate) fn is_done(&self) -> bool {
         self.pos >= self.len
@@ -72,11 +77,7 @@ impl GainRamp {
         }
         #[allow(clippy::cast_precision_loss)]
         let p = (pos as f64 / self.len as f64) as f32;
-        if self.to >= self.from {
-            self.from + (self.to - self.from) * self.curve.fade_in(p)
-        } else {
-            self.to + (self.from - self.to) * self.curve.fade_out(p)
-        }
+        self.curve.ramp(self.from, self.to, p)
     }
 
     /// Writes one gain per frame into `out`. When `advance` is false (fades paused) the ramp
@@ -145,6 +146,28 @@ mod tests {
                 }
             }
             assert!((last - 0.9).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn the_mixer_and_the_engine_share_one_ramp() {
+        for curve in [Curve::EqualPower, Curve::Linear, Curve::SCurve] {
+            for (from, to) in [(0.0, 1.0), (1.0, 0.0), (0.7, 0.2)] {
+                let engine = crate::tween::Ramp {
+                    from,
+                    to,
+                    duration: std::time::Duration::from_secs(1),
+                    curve,
+                };
+                let mut mixer = GainRamp::new(from, to, 48_000, curve);
+                let mut buf = vec![0.0; 24_000];
+                mixer.fill(&mut buf, true);
+                let half = engine.value(std::time::Duration::from_millis(500));
+                assert!(
+                    (mixer.current() - half).abs() < 1e-6,
+                    "{curve:?} {from}→{to}"
+                );
+            }
         }
     }
 

@@ -288,7 +288,10 @@ impl LightController {
                     run.next = 0;
                     Some(state)
                 }
-                Activity::Effect(run) => Some(run.base()),
+                Activity::Effect(run) => Some(LightState {
+                    level: run.level_at(now),
+                    ..run.base()
+                }),
             };
             if let Some(state) = freeze {
                 let cmd = resting_command(state, &light.spec.options);
@@ -354,6 +357,10 @@ impl LightController {
     fn advance(&mut self, i: usize, now: Duration) {
         loop {
             let seed = self.effect_seed(i);
+            // A fade is over only once its last command has gone out: an effect starting
+            // earlier would replace it in the pacer, and the light would glide to the
+            // effect's first point from wherever it was.
+            let sent = !self.pacer.is_waiting(&i);
             let light = &mut self.lights[i];
             let opts = &light.spec.options;
             let mut due: Option<LightCommand> = None;
@@ -369,8 +376,8 @@ impl LightController {
                     if run.next > before {
                         due = run.command_at(now);
                     }
-                    if run.next == run.schedule.len() && now >= run.end() {
-                        finished_at = Some(run.end());
+                    if run.next == run.schedule.len() && now >= run.end() && sent {
+                        finished_at = Some(run.end().max(now));
                     }
                 }
                 Activity::Effect(run) => {
@@ -420,16 +427,30 @@ impl LightController {
     /// When [`LightController::poll`] next has something to do, if ever.
     #[must_use]
     pub fn next_deadline(&self) -> Option<Duration> {
+        self.deadline(true)
+    }
+
+    /// When something other than an endless effect is next due (a fade's step, a paced
+    /// command, a fade's final OFF), if anything is. A shutdown waits for this to be `None`,
+    /// so that the room ends as it was asked to, not with the last step still queued.
+    #[must_use]
+    pub fn pending_deadline(&self) -> Option<Duration> {
+        self.deadline(false)
+    }
+
+    fn deadline(&self, effects: bool) -> Option<Duration> {
         let mut next = self.pacer.next_deadline();
         if !self.paused {
-            for light in &self.lights {
+            for (i, light) in self.lights.iter().enumerate() {
                 let t = match &light.activity {
                     Activity::Idle => None,
-                    Activity::Fading(run) => Some(match run.schedule.get(run.next) {
-                        Some((t, _)) => run.origin + *t,
-                        None => run.end(),
-                    }),
-                    Activity::Effect(run) => Some(run.next_at()),
+                    Activity::Fading(run) => match run.schedule.get(run.next) {
+                        Some((t, _)) => Some(run.origin + *t),
+                        // Its last command still waits in the pacer, whose deadline wakes us.
+                        None if self.pacer.is_waiting(&i) => None,
+                        None => Some(run.end()),
+                    },
+                    Activity::Effect(run) => effects.then(|| run.next_at()),
                 };
                 next = match (next, t) {
                     (Some(a), Some(b)) => Some(a.min(b)),

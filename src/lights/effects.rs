@@ -11,6 +11,28 @@ use super::options::LightOptions;
 use super::plan::{LightState, command_for};
 use super::target::Effect;
 
+/// The smallest swing an effect makes, in perceived lightness (3 L*, a few just-noticeable
+/// differences): a candle at 8 % with a depth of 0.15 would otherwise move by ±1 L*, which on
+/// a Zigbee bulb is brightness 10↔11 and nobody sees it.
+pub const MIN_SWING: f32 = 0.03;
+/// The smallest swing in device steps, so a coarse device (Tasmota's 100 steps, WLED's dim
+/// end) still visibly moves.
+const MIN_SWING_STEPS: f32 = 2.0;
+
+/// How far an effect swings either side of `base` (perceived lightness): `depth × base`, but
+/// at least [`MIN_SWING`] and at least two device steps, and never past dark or full.
+#[must_use]
+pub fn swing(depth: f32, base: f32, opts: &LightOptions) -> f32 {
+    let steps = super::drivers::brightness_steps(opts) as f32;
+    let device = opts.curve.device_from_perceived(base, opts.min_level);
+    let up = (device + MIN_SWING_STEPS / steps).min(1.0);
+    let two_steps = opts.curve.perceived_from_device(up, opts.min_level) - base;
+    (depth.clamp(0.0, 1.0) * base)
+        .max(MIN_SWING)
+        .max(two_steps)
+        .min(base.min(1.0 - base).max(0.0))
+}
+
 /// Most points per breath for a light with native transitions: peak, trough and the two
 /// midpoints; the device glides between them (≤0.4 msg/s at 6 breaths/min).
 const NATIVE_POINTS_PER_BREATH: u32 = 4;
@@ -47,7 +69,8 @@ impl SplitMix64 {
 #[derive(Debug, Clone)]
 enum Kind {
     Candle {
-        depth: f32,
+        /// Swing either side of the base (perceived lightness).
+        swing: f32,
         interval: Duration,
         rng: SplitMix64,
         /// Time and level of the next flicker point, drawn one ahead so a native transition
@@ -57,7 +80,8 @@ enum Kind {
     Breathe {
         origin: Duration,
         period: Duration,
-        depth: f32,
+        /// Swing either side of the base (perceived lightness).
+        swing: f32,
         points: u32,
         index: u64,
     },
@@ -75,6 +99,9 @@ pub struct EffectRun {
     /// Whether the colour has been sent (only the first command carries it, so split-colour
     /// lights do not pay two messages per flicker).
     color_sent: bool,
+    /// The last command yielded, as a move: its time, the level it started from, its level
+    /// and its transition (for where the light is between two points).
+    shown: (Duration, f32, f32, Duration),
 }
 
 impl EffectRun {
@@ -96,10 +123,11 @@ impl EffectRun {
             Effect::None => return None,
             Effect::Candle { depth, interval } => {
                 let mut rng = SplitMix64::new(seed);
-                let level = candle_level(base.level, depth, &mut rng);
+                let swing = swing(depth, base.level, opts);
+                let level = candle_level(base.level, swing, &mut rng);
                 let first = (start + candle_gap(interval, spacing, &mut rng), level);
                 Kind::Candle {
-                    depth,
+                    swing,
                     interval,
                     rng,
                     next: first,
@@ -124,7 +152,7 @@ impl EffectRun {
                 Kind::Breathe {
                     origin: start,
                     period,
-                    depth,
+                    swing: swing(depth, base.level, opts),
                     points,
                     index: 0,
                 }
@@ -136,6 +164,7 @@ impl EffectRun {
             opts: opts.clone(),
             at: start,
             color_sent: false,
+            shown: (start, base.level, base.level, Duration::ZERO),
         })
     }
 
@@ -143,6 +172,25 @@ impl EffectRun {
     #[must_use]
     pub fn base(&self) -> LightState {
         self.base
+    }
+
+    /// Where the light is at `now`: part way along the move the last command started (a
+    /// native light glides between points), so a pause freezes it where it is, not at the
+    /// base.
+    #[must_use]
+    pub fn level_at(&self, now: Duration) -> f32 {
+        let (at, from, to, len) = self.shown;
+        if len.is_zero() || now >= at + len {
+            return to;
+        }
+        let p = (now.saturating_sub(at).as_secs_f64() / len.as_secs_f64()) as f32;
+        from + (to - from) * p
+    }
+
+    fn show(&mut self, at: Duration, level: f32, transition: Option<Duration>) {
+        let from = self.level_at(at);
+        let len = transition.map_or(Duration::ZERO, |t| t.min(self.opts.max_native_fade));
+        self.shown = (at, from, level, len);
     }
 
     /// When the next command is due.
@@ -163,9 +211,9 @@ impl EffectRun {
     }
 }
 
-fn candle_level(base: f32, depth: f32, rng: &mut SplitMix64) -> f32 {
+fn candle_level(base: f32, swing: f32, rng: &mut SplitMix64) -> f32 {
     let u = rng.next_unit() as f32;
-    (base * (1.0 + depth.clamp(0.0, 1.0) * (2.0 * u - 1.0))).clamp(0.0, 1.0)
+    (base + swing * (2.0 * u - 1.0)).clamp(0.0, 1.0)
 }
 
 /// Exponentially distributed gap with mean `interval`, never shorter than the light's message
@@ -185,13 +233,13 @@ impl Iterator for EffectRun {
         let at = self.at;
         match &mut self.kind {
             Kind::Candle {
-                depth,
+                swing,
                 interval,
                 rng,
                 next,
             } => {
                 let (next_at, next_level) = *next;
-                let (depth, interval) = (*depth, *interval);
+                let (depth, interval) = (*swing, *interval);
                 if native {
                     // Glide from here into the next point.
                     let following = (
@@ -200,38 +248,42 @@ impl Iterator for EffectRun {
                     );
                     *next = following;
                     self.at = next_at;
+                    self.show(at, next_level, Some(next_at - at));
                     Some((at, self.command(next_level, Some(next_at - at))))
                 } else {
                     // Step to a point now; the next one comes after a random gap.
                     let level = candle_level(self.base.level, depth, rng);
                     *next = (next_at + candle_gap(interval, spacing, rng), level);
                     self.at = next_at;
+                    self.show(at, next_level, None);
                     Some((at, self.command(next_level, None)))
                 }
             }
             Kind::Breathe {
                 origin,
                 period,
-                depth,
+                swing: amplitude,
                 points,
                 index,
             } => {
-                let (origin, period, depth, points) = (*origin, *period, *depth, *points);
+                let (origin, period, amplitude, points) = (*origin, *period, *amplitude, *points);
                 // Times come from the origin, not from the previous point, so nothing drifts.
                 let time_of = |i: u64| origin + period.mul_f64(i as f64 / f64::from(points));
                 let level_of = |i: u64| {
                     let phase = (i % u64::from(points)) as f64 / f64::from(points);
                     let swing = (std::f64::consts::TAU * phase).cos() as f32;
-                    (self.base.level * (1.0 - depth.clamp(0.0, 1.0) * swing)).clamp(0.0, 1.0)
+                    (self.base.level - amplitude * swing).clamp(0.0, 1.0)
                 };
                 let i = *index;
                 *index += 1;
                 self.at = time_of(i + 1);
                 let cmd = if native {
                     let (level, t) = (level_of(i + 1), time_of(i + 1) - time_of(i));
+                    self.show(at, level, Some(t));
                     self.command(level, Some(t))
                 } else {
                     let level = level_of(i);
+                    self.show(at, level, None);
                     self.command(level, None)
                 };
                 Some((at, cmd))
@@ -387,6 +439,49 @@ mod tests {
             }
             let peak = opts.curve.perceived_from_device(top, opts.min_level);
             assert!((peak - 0.4 * 1.3).abs() < 2e-3, "{kind:?} peak {peak}");
+        }
+    }
+
+    #[test]
+    fn dim_candles_and_breaths_move_by_visible_device_steps() {
+        // Issue 9, bug 4: at 6–10 % a candle of depth 0.15 moved by one device step (Zigbee
+        // brightness 10↔11, WLED 2↔3), which nobody sees.
+        for kind in [
+            DriverKind::Zigbee2Mqtt,
+            DriverKind::Wled,
+            DriverKind::Tasmota,
+        ] {
+            let opts = LightOptions::defaults(kind);
+            let steps = crate::lights::drivers::brightness_steps(&opts) as f32;
+            for level in [0.06, 0.08, 0.1] {
+                let dim = LightState { level, color: None };
+                for effect in [
+                    Effect::Candle {
+                        depth: 0.15,
+                        interval: Duration::from_secs(2),
+                    },
+                    Effect::Breathe {
+                        per_minute: 6.0,
+                        depth: 0.15,
+                    },
+                ] {
+                    let run =
+                        EffectRun::new(effect, dim, Duration::ZERO, 7, &opts).expect("an effect");
+                    let device: Vec<f32> = take_until(run, Duration::from_secs(120))
+                        .iter()
+                        .map(|(_, c)| (c.brightness * steps).round())
+                        .collect();
+                    let lo = device.iter().copied().fold(f32::MAX, f32::min);
+                    let hi = device.iter().copied().fold(0.0, f32::max);
+                    assert!(
+                        hi - lo >= 3.0,
+                        "{kind:?} {effect:?} at {level}: device {lo}..{hi}"
+                    );
+                    // Visible, yet still a gentle swing around the level, never dark.
+                    assert!(lo >= 1.0, "{kind:?} {effect:?} at {level}: {lo}");
+                    assert!(swing(0.15, level, &opts) <= level);
+                }
+            }
         }
     }
 

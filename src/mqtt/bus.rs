@@ -286,14 +286,32 @@ impl Task {
             }
             self.flush_lights();
         };
-        // Whatever came in before the shutdown still goes out.
+        // Whatever came in before the shutdown still goes out, and so does what the lights
+        // still have due (a fade's final OFF waiting for the bulb's message spacing), within
+        // `within`: the room ends as it was told to, then `offline`, then a clean DISCONNECT.
         while let Ok(msg) = inbox.try_recv() {
             self.on_msg(msg);
         }
+        let give_up = tokio::time::Instant::now() + within;
         self.flush_lights();
+        while let Some(due) = self.controller.pending_deadline() {
+            let at = self.clock.instant_at(due);
+            if at > give_up {
+                break;
+            }
+            tokio::select! {
+                (el, result) = &mut poll => {
+                    let delay = self.on_poll(result);
+                    poll = poll_after(el, delay);
+                }
+                () = tokio::time::sleep_until(at) => {}
+            }
+            self.flush_lights();
+        }
         if !self.connected {
             return self.stats;
         }
+        let within = give_up.saturating_duration_since(tokio::time::Instant::now());
         self.announce(false);
         let _ = self.client.try_disconnect();
         let _ = tokio::time::timeout(within, async {

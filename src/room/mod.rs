@@ -307,6 +307,8 @@ impl Room {
         let now = self.clock.now();
         let mut timeline =
             Timeline::new(Arc::clone(&entry.ceremony), Arc::clone(&self.library.rig));
+        // The debounce window is about fingers: real time, however fast a rehearsal runs.
+        timeline.set_speed(self.clock.speed());
         match timeline.resume(now, place, &mut self.events) {
             Ok(()) => {
                 let phase = timeline
@@ -398,6 +400,8 @@ impl Room {
         let now = self.clock.now();
         let mut timeline =
             Timeline::new(Arc::clone(&entry.ceremony), Arc::clone(&self.library.rig));
+        // The debounce window is about fingers: real time, however fast a rehearsal runs.
+        timeline.set_speed(self.clock.speed());
         if let Some(from) = from
             && timeline.start_from(from).is_err()
         {

@@ -209,9 +209,8 @@ fn pick_shape(device: &Device, buffer: Option<Duration>) -> Result<Shape, Backen
 }
 
 fn shape_of(config: &cpal::SupportedStreamConfig, buffer: Option<Duration>) -> Shape {
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let want = buffer.map_or(PREFERRED_BUFFER, |d| {
-        (d.as_secs_f64() * f64::from(config.sample_rate())).round() as u32
+        u32::try_from(crate::units::frames(d, config.sample_rate())).unwrap_or(u32::MAX)
     });
     let buffer = match config.buffer_size() {
         SupportedBufferSize::Range { min, max } if (*min..=*max).contains(&want) => {

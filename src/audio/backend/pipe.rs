@@ -109,8 +109,7 @@ impl PcmFormat {
 
     /// Bytes of `d` of audio, whole frames.
     fn bytes_for(&self, d: Duration) -> usize {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let frames = (d.as_secs_f64() * f64::from(self.rate)) as usize;
+        let frames = usize::try_from(crate::units::frames(d, self.rate)).unwrap_or(usize::MAX);
         frames * self.frame_bytes()
     }
 

@@ -306,9 +306,7 @@ impl WavBackend {
     /// # Errors
     /// As for [`WavBackend::render`].
     pub fn render_for(&mut self, d: Duration) -> Result<(), BackendError> {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let frames = (d.as_secs_f64() * f64::from(self.rate)).round() as u64;
-        self.render(frames)
+        self.render(crate::units::frames(d, self.rate))
     }
 
     /// Stops without finishing the file: the partial render is deleted and the path keeps

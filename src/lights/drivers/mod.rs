@@ -31,6 +31,23 @@ pub fn encode(address: &str, opts: &LightOptions, cmd: &LightCommand) -> Vec<Pub
 
 /// `fraction` (0..=1) on a `0..=max` integer scale, rounded. A light that is on never gets 0,
 /// because 0 means OFF on Z2M, ESPHome, Tasmota and WLED (reference §2.3).
+/// How many brightness steps the light's driver has (its resolution): 254 for Zigbee2MQTT,
+/// 255 for WLED, 100 for Tasmota's `Dimmer` and Shelly, the scale for `ha-json`.
+#[must_use]
+pub fn brightness_steps(opts: &LightOptions) -> u32 {
+    match (&opts.driver, opts.kind()) {
+        (
+            super::options::DriverSettings::HaJson {
+                brightness_scale, ..
+            },
+            _,
+        ) => u32::from(*brightness_scale).max(1),
+        (_, DriverKind::Zigbee2Mqtt) => 254,
+        (_, DriverKind::Wled) => 255,
+        _ => 100,
+    }
+}
+
 pub(crate) fn scale(fraction: f32, max: u32, on: bool) -> u32 {
     let f = if fraction.is_nan() {
         0.0
@@ -71,19 +88,21 @@ pub(crate) fn mired(kelvin: u16) -> u16 {
     m
 }
 
-/// A transition in whole units of `unit`, rounded, clamped to `max_units`.
+/// A transition in whole units of `unit`, rounded up (a device never fades faster than asked),
+/// clamped to `max_units`.
 pub(crate) fn units(d: Duration, unit: Duration, max_units: u32) -> u32 {
-    let n = (d.as_secs_f64() / unit.as_secs_f64()).round();
+    let n = (d.as_secs_f64() / unit.as_secs_f64() - 1e-9).ceil();
     // Clamped before the cast.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let n = n.clamp(0.0, f64::from(max_units)) as u32;
     n
 }
 
-/// Seconds of `d` rounded to `decimals` places, for JSON fields in float seconds.
+/// Seconds of `d` rounded up to `decimals` places (never a faster fade than asked), for JSON
+/// fields in float seconds.
 pub(crate) fn seconds(d: Duration, decimals: i32) -> f64 {
     let p = 10f64.powi(decimals);
-    (d.as_secs_f64() * p).round() / p
+    (d.as_secs_f64() * p - 1e-9).ceil() / p
 }
 
 #[cfg(test)]
@@ -167,6 +186,7 @@ pub(crate) mod tests {
             units(Duration::from_secs(60), Duration::from_millis(500), 40),
             40
         );
-        assert_eq!(seconds(Duration::from_millis(2549), 1), 2.5);
+        assert_eq!(seconds(Duration::from_millis(2549), 1), 2.6);
+        assert_eq!(seconds(Duration::from_millis(2500), 1), 2.5);
     }
 }
