@@ -6,7 +6,7 @@ mod ceremony;
 mod journal;
 mod remote;
 
-pub use ceremony::{DaemonArgs, daemon, run};
+pub use ceremony::{daemon, run};
 pub use journal::journal;
 pub use remote::remote;
 

@@ -56,35 +56,7 @@ pub enum CliCommand {
     /// Loads every ceremony folder of the library that runs on the room's rig. Resumes a
     /// ceremony that was running when sanctum crashed or the power went. Reloads the library
     /// and rig when they are edited (or on SIGHUP). Stops gently on SIGTERM or Ctrl-C.
-    Daemon {
-        /// The config file (default: $SANCTUM_CONFIG, then
-        /// $XDG_CONFIG_HOME/sanctum/sanctum.toml, then /etc/sanctum/sanctum.toml).
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-        /// The folder of ceremony folders (overrides the config's `library`).
-        #[arg(long, value_name = "DIR")]
-        library: Option<PathBuf>,
-        /// The room's rig (overrides the config's `rig`; default: rig.toml in the library or
-        /// a parent).
-        #[arg(long, value_name = "FILE")]
-        rig: Option<PathBuf>,
-        /// MQTT broker, e.g. mqtt://127.0.0.1:1883 (overrides the config and the rig).
-        #[arg(long, value_name = "URL")]
-        broker: Option<String>,
-        /// Room name used in topics (overrides the config and the rig).
-        #[arg(long, value_name = "NAME", value_parser = room_name)]
-        room: Option<String>,
-        /// Where the sound goes (overrides the config and the rig); see `sanctum devices`.
-        #[arg(long, value_name = "OUTPUT")]
-        output: Option<String>,
-        /// Serve the phone page on this address, e.g. 0.0.0.0:8787 (overrides the config's
-        /// `[remote] listen`); a phone pairs through the printed link or QR code.
-        #[arg(long, value_name = "ADDR")]
-        remote: Option<SocketAddr>,
-        /// Saving and resuming the position.
-        #[command(flatten)]
-        keep: KeepArgs,
-    },
+    Daemon(DaemonArgs),
     /// Render a whole ceremony offline into a WAV file, through the same mixer `run` uses.
     ///
     /// The ceremony runs on virtual time, far faster than real time; manual phases move on
@@ -263,6 +235,38 @@ pub enum LightsCommand {
         #[command(flatten)]
         net: NetArgs,
     },
+}
+
+/// The arguments of `sanctum daemon`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct DaemonArgs {
+    /// The config file (default: $SANCTUM_CONFIG, then
+    /// $XDG_CONFIG_HOME/sanctum/sanctum.toml, then /etc/sanctum/sanctum.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The folder of ceremony folders (overrides the config's `library`).
+    #[arg(long, value_name = "DIR")]
+    pub library: Option<PathBuf>,
+    /// The room's rig (overrides the config's `rig`; default: rig.toml in the library or
+    /// a parent).
+    #[arg(long, value_name = "FILE")]
+    pub rig: Option<PathBuf>,
+    /// MQTT broker, e.g. mqtt://127.0.0.1:1883 (overrides the config and the rig).
+    #[arg(long, value_name = "URL")]
+    pub broker: Option<String>,
+    /// Room name used in topics (overrides the config and the rig).
+    #[arg(long, value_name = "NAME", value_parser = room_name)]
+    pub room: Option<String>,
+    /// Where the sound goes (overrides the config and the rig); see `sanctum devices`.
+    #[arg(long, value_name = "OUTPUT")]
+    pub output: Option<String>,
+    /// Serve the phone page on this address, e.g. 0.0.0.0:8787 (overrides the config's
+    /// `[remote] listen`); a phone pairs through the printed link or QR code.
+    #[arg(long, value_name = "ADDR")]
+    pub remote: Option<SocketAddr>,
+    /// Saving and resuming the position.
+    #[command(flatten)]
+    pub keep: KeepArgs,
 }
 
 /// Where the room's position is saved, and whether to resume it.

@@ -30,26 +30,7 @@ fn main() -> ExitCode {
             &keep,
         )
         .map(exit_code),
-        CliCommand::Daemon {
-            config,
-            library,
-            rig,
-            broker,
-            room,
-            output,
-            remote,
-            keep,
-        } => app::daemon(&app::DaemonArgs {
-            config,
-            library,
-            rig,
-            broker,
-            room,
-            output,
-            remote,
-            keep,
-        })
-        .map(exit_code),
+        CliCommand::Daemon(args) => app::daemon(&args).map(exit_code),
         CliCommand::Render {
             ceremony,
             out,

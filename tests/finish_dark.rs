@@ -10,7 +10,7 @@ mod mqtt_support;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use mqtt_support::{Daemon, Mosquitto, Recorder, json, write};
+use mqtt_support::{Daemon, Mosquitto, Recorder, json, says, write};
 
 /// Copies the demo into `dir`: sounds from the repository, an ESPHome (`ha-json`) light added
 /// to the `all` group, and the closing scene without its "blow out the candles" light cue.
@@ -118,7 +118,7 @@ fn the_finish_turns_every_light_off_and_says_offline_itself() {
         );
         // Whatever the broker got from sanctum has reached the recorder by now.
         rec.wait_for(Duration::from_secs(2), |m| {
-            m.topic == "sanctum/test/status" && m.payload == "offline"
+            m.topic == "sanctum/test/status" && says(m, "offline")
         })
         .unwrap_or_else(|| panic!("run {run}: no offline\n{}", daemon.stderr()));
         std::thread::sleep(Duration::from_millis(200));

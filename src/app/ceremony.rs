@@ -3,12 +3,12 @@
 //! This file only turns arguments and the config into a [`RoomSpec`] and reports the end.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use super::AppError;
 use crate::audio::OutputSpec;
-use crate::cli::{KeepArgs, NetArgs};
+use crate::cli::{DaemonArgs, KeepArgs, NetArgs};
 use crate::config;
 use crate::library::{Library, LibraryError};
 use crate::render::ManualAfter;
@@ -17,27 +17,6 @@ use crate::room::{Exit, Plan};
 use crate::settings::{self, Settings};
 use crate::sound::SoundError;
 use crate::web::RemoteSpec;
-
-/// The arguments of `sanctum daemon`.
-#[derive(Debug, Clone, Default)]
-pub struct DaemonArgs {
-    /// `--config`.
-    pub config: Option<PathBuf>,
-    /// `--library`.
-    pub library: Option<PathBuf>,
-    /// `--rig`.
-    pub rig: Option<PathBuf>,
-    /// `--broker`.
-    pub broker: Option<String>,
-    /// `--room`.
-    pub room: Option<String>,
-    /// `--output`.
-    pub output: Option<String>,
-    /// `--remote`.
-    pub remote: Option<SocketAddr>,
-    /// `--state-dir`, `--fresh`, `--force`.
-    pub keep: KeepArgs,
-}
 
 /// `sanctum run`: a room that starts `ceremony` at once and ends with it.
 ///

@@ -5,8 +5,11 @@
 //! loop is one `select!` over the engine's next deadline, requests, signals, edits and a
 //! one-second tick; the engine decides, the room waits and delivers.
 
+mod persist;
+mod publish;
 mod reload;
 pub mod setup;
+mod sound;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,18 +20,18 @@ use crate::clock::Clock;
 use crate::command::Command;
 use crate::console;
 use crate::instance::Instance;
-use crate::journal::{self, By, Record};
+use crate::journal::{By, Record};
 use crate::library::{Entry, Library};
-use crate::mqtt::state::{self, Offer};
+use crate::mqtt::state::Offer;
 use crate::mqtt::{Bus, MqttOutput};
-use crate::position::{self, Decision, Position, Saver};
+use crate::position::{Decision, Saver};
 use crate::printer::describe;
 use crate::run::{Output, Request};
 use crate::shutdown::Signal;
 use crate::sound::Sound;
 use crate::systemd::Notifier;
-use crate::timeline::{Action, Event, Ignored, Mode, Timeline};
-use crate::units::{format_clock, format_duration};
+use crate::timeline::{Action, Event, Ignored, Timeline};
+use crate::units::format_duration;
 
 /// How often the room saves a running ceremony's position, at least.
 pub const SAVE_EVERY: Duration = Duration::from_secs(5);
@@ -322,14 +325,7 @@ impl Room {
                 );
                 tracing::info!("{line}");
                 self.event(state_line("resumed", &line));
-                self.record = Some(Record::new(
-                    &entry.id,
-                    &entry.ceremony.title,
-                    self.clock.wall_at(now),
-                ));
-                self.engine = Some(Running::new(entry, timeline));
-                self.save_due = true;
-                self.refresh_discovery();
+                self.take_up(entry, timeline, now);
                 true
             }
             Err(why) => {
@@ -422,6 +418,12 @@ impl Room {
             return;
         }
         self.pending = Some(request.source.clone());
+        self.take_up(entry, timeline, now);
+    }
+
+    /// Makes `timeline` (just started or resumed at `now`) the room's ceremony: its journal
+    /// begins, its position is saved, Home Assistant's phase select follows it.
+    fn take_up(&mut self, entry: Entry, timeline: Timeline, now: Duration) {
         self.record = Some(Record::new(
             &entry.id,
             &entry.ceremony.title,
@@ -544,195 +546,6 @@ impl Room {
         }
     }
 
-    /// Tries the missing sound output again when due; once it opens, the room's current
-    /// sound comes in with a fade over the ceremony's transition (from silence, as after a
-    /// restart).
-    fn retry_sound(&mut self, now: Duration) {
-        let Some((spec, due, wait)) = &mut self.sound_retry else {
-            return;
-        };
-        if now < *due {
-            return;
-        }
-        match Sound::open(spec.clone(), &self.library.rig) {
-            Ok(mut sound) => {
-                tracing::info!("the sound output is here: the sound fades in");
-                self.trouble("the sound output came back");
-                if let Some(r) = &self.engine {
-                    for event in sound_now(&r.timeline, now) {
-                        sound.apply(&event, &r.timeline);
-                    }
-                }
-                self.sound = Some(sound);
-                self.sound_retry = None;
-            }
-            Err(_) => {
-                *wait = (*wait * 2).min(Duration::from_secs(60));
-                *due = now + wait.mul_f64(self.clock.speed());
-            }
-        }
-    }
-
-    /// Something went wrong with the broker or a device: for the journal.
-    fn trouble(&mut self, what: &str) {
-        let at = self.clock.wall_at(self.clock.now());
-        if let Some(record) = &mut self.record {
-            record.trouble(at, what);
-        }
-    }
-
-    /// Writes the running ceremony's journal entry (a full or read-only disk is a warning).
-    fn write_journal(&mut self) {
-        let Some(record) = self.record.take() else {
-            return;
-        };
-        self.stop_by = By::Sanctum;
-        let Some(dir) = &self.journal_dir else {
-            return;
-        };
-        let name = journal::store::file_name(record.id(), record.started());
-        match journal::store::write(dir, &name, &record.markdown()) {
-            Ok(path) => tracing::info!("journal entry: {}", path.display()),
-            Err(err) => tracing::warn!(
-                "failed to write the journal entry in {}: {err}; the room goes on",
-                dir.display()
-            ),
-        }
-    }
-
-    fn save(&mut self) {
-        self.save_due = false;
-        let now = self.clock.now();
-        self.last_save = now;
-        let (Some(p), Some(pos)) = (&self.persistence, self.position(now)) else {
-            return;
-        };
-        p.saver.save(pos);
-    }
-
-    fn save_ended(&self, id: &str, hash: &str) {
-        if let Some(p) = &self.persistence {
-            p.saver.save(Position {
-                version: 1,
-                ceremony: id.to_owned(),
-                hash: hash.to_owned(),
-                phase: String::new(),
-                index: 0,
-                offset_ms: 0,
-                paused: false,
-                volume_db: 0.0,
-                running: false,
-                saved_at_ms: position::unix_ms(self.clock.wall_at(self.clock.now())),
-                instance: self.instance.id.clone(),
-            });
-        }
-    }
-
-    /// The running ceremony's position at `now`.
-    fn position(&self, now: Duration) -> Option<Position> {
-        let r = self.engine.as_ref()?;
-        let status = r.timeline.status(now);
-        let index = status.phase.or(r.last_phase);
-        let phase = index.map(|i| &r.entry.ceremony.phases[i]);
-        Some(Position {
-            version: 1,
-            ceremony: r.entry.id.clone(),
-            hash: r.entry.hash.clone(),
-            phase: phase.map(|p| p.id.clone()).unwrap_or_default(),
-            index: index.unwrap_or(0),
-            offset_ms: u64::try_from(status.offset.as_millis()).unwrap_or(u64::MAX),
-            paused: status.mode == Mode::Paused,
-            volume_db: status.volume.0,
-            running: matches!(status.mode, Mode::Running | Mode::Paused),
-            saved_at_ms: position::unix_ms(self.clock.wall_at(now)),
-            instance: self.instance.id.clone(),
-        })
-    }
-
-    fn offer_library(&mut self) {
-        let offers: Vec<Offer> = self
-            .library
-            .entries()
-            .iter()
-            .map(|e| Offer {
-                id: e.id.clone(),
-                title: e.ceremony.title.clone(),
-            })
-            .collect();
-        let now = self.clock.now();
-        let engine = self.engine.as_ref().map(|r| &r.timeline);
-        if let Some(mqtt) = &mut self.mqtt {
-            mqtt.set_offers(offers.clone());
-            mqtt.refresh_state(engine, now);
-        }
-        self.offers = offers;
-        self.refresh_discovery();
-        self.refresh_feed();
-    }
-
-    /// Sends the state JSON to the feed if it changed.
-    fn refresh_feed(&self) {
-        let clock = self.clock;
-        let wall = move |t| clock.wall_at(t);
-        let engine = self.engine.as_ref().map(|r| &r.timeline);
-        let json = state::state_payload(engine, clock.now(), &wall, &self.offers);
-        self.feed.send_if_modified(|old| {
-            if *old == json {
-                false
-            } else {
-                *old = json;
-                true
-            }
-        });
-    }
-
-    /// Home Assistant's phase select offers the running ceremony's phases, or (idle) every
-    /// phase of the library.
-    fn refresh_discovery(&mut self) {
-        let mut phases: Vec<String> = Vec::new();
-        let ceremonies: Vec<&Arc<crate::model::Ceremony>> = match &self.engine {
-            Some(r) => vec![&r.entry.ceremony],
-            None => self.library.entries().iter().map(|e| &e.ceremony).collect(),
-        };
-        for c in ceremonies {
-            for p in &c.phases {
-                if !phases.contains(&p.id) {
-                    phases.push(p.id.clone());
-                }
-            }
-        }
-        if let Some(mqtt) = &mut self.mqtt {
-            mqtt.refresh_discovery(phases);
-        }
-    }
-
-    fn ignored(&mut self, request: &Request, why: &str) {
-        let now = self.clock.now();
-        self.say(&format!(
-            "{}  · {} (from {}) ignored: {why}",
-            format_clock(now),
-            request.command,
-            request.source
-        ));
-        if let Some(mqtt) = &mut self.mqtt {
-            mqtt.event(state::ignored_event(request, why));
-        }
-    }
-
-    fn say(&self, line: &str) {
-        console::say(line);
-    }
-
-    fn event(&self, line: String) {
-        if let Some(mqtt) = &self.mqtt {
-            mqtt.event(line);
-        }
-    }
-
-    fn error_event(&self, why: &str) {
-        self.event(serde_json::json!({"event": "error", "error": why}).to_string());
-    }
-
     /// Ends the room: saves, tells systemd, publishes the final idle state, closes sound and
     /// bus (with less patience after a second signal).
     async fn close(mut self, exit: Exit) {
@@ -763,37 +576,6 @@ impl Room {
             tracing::debug!(?stats, "mqtt bus stopped");
         }
     }
-}
-
-/// The events that bring a fresh mixer to where `timeline` is: the master volume, then each
-/// playing layer fading in over the ceremony's transition.
-fn sound_now(timeline: &Timeline, now: Duration) -> Vec<Event> {
-    let status = timeline.status(now);
-    let mut events = vec![Event {
-        at: now,
-        action: Action::Master {
-            gain: status.volume,
-            fade: Duration::ZERO,
-        },
-    }];
-    let fade = timeline.ceremony().transition;
-    for (i, layer) in timeline.commanded().layers.iter().enumerate() {
-        if let Some(source) = &layer.source {
-            events.push(Event {
-                at: now,
-                action: Action::Layer {
-                    layer: i,
-                    change: crate::timeline::LayerChange::Play {
-                        source: Arc::clone(source),
-                        gain: layer.gain,
-                        fade,
-                        curve: crate::tween::Curve::EqualPower,
-                    },
-                },
-            });
-        }
-    }
-    events
 }
 
 fn state_line(event: &str, text: &str) -> String {
