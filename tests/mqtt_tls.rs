@@ -185,7 +185,13 @@ fn right_credentials_connect_over_tls_wrong_ones_fail_clearly() {
         tls.broker.log()
     );
     let got = sub.wait_with_output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), "goto two");
+    let sent: serde_json::Value =
+        serde_json::from_slice(&got.stdout).expect("the command arrives as JSON");
+    assert_eq!(sent["cmd"], "goto two");
+    assert_eq!(
+        sent["source"], "cli",
+        "marked as the command line's, for the journal"
+    );
 
     // Wrong password.
     let bad = tempfile::tempdir().unwrap();

@@ -117,7 +117,10 @@ fn the_printed_plan_of_the_demo_has_each_phase_cue_note_and_chime_in_place() {
     let (_, last_start, last_len) = phases.last().expect("phases");
     let finish = *last_start + *last_len;
     assert_eq!(rows["(finish)"].0, format_clock(finish));
-    assert_eq!(rows["(finish)"].1, format_duration(c.finish_fade));
+    assert_eq!(
+        rows["(finish)"].1,
+        format_duration(c.finish_fade + sanctum::timeline::END_SILENCE)
+    );
     assert!(
         stdout
             .lines()
@@ -234,7 +237,8 @@ fn the_svg_has_a_lane_per_light_and_layer_and_each_phase_line_at_its_start() {
     let c = timeline.ceremony();
     let phases = expected_phases(c, None);
     let (_, last_start, last_len) = phases.last().expect("phases");
-    let length = (*last_start + *last_len + c.finish_fade).as_secs_f64();
+    let length =
+        (*last_start + *last_len + c.finish_fade + sanctum::timeline::END_SILENCE).as_secs_f64();
     assert!((num(root_attrs, "data-length-seconds") - length).abs() < 1e-9);
     let lines: BTreeMap<String, f64> = els
         .iter()
@@ -321,7 +325,8 @@ fn a_sampled_level_matches_the_engine_and_the_scene_at_a_cue() {
     ] {
         engine.advance(t, &mut events);
         let sample = lane.at(t).expect("a sample");
-        let want = engine.light_levels(t)[strip];
+        // The sample in force at `t` was taken at `sample.at` (the grid's last step before).
+        let want = engine.light_levels(sample.at)[strip];
         assert!(
             (sample.level - want).abs() < 1e-3,
             "at {t:?}: {} vs {want}",
@@ -607,6 +612,6 @@ fn phases_tile_the_ceremony_and_the_finish_fade_follows() {
     assert_eq!(last.end, picture.finish_at);
     assert_eq!(
         picture.length - picture.finish_at,
-        timeline.ceremony().finish_fade
+        timeline.ceremony().finish_fade + sanctum::timeline::END_SILENCE
     );
 }

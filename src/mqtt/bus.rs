@@ -312,13 +312,21 @@ impl Task {
             return self.stats;
         }
         let within = give_up.saturating_duration_since(tokio::time::Instant::now());
+        // Stop listening to our own status first, so that our `offline` is not echoed back
+        // to a client that is leaving.
+        if self.subscriptions.contains(&self.topics.status) {
+            let _ = self.client.try_unsubscribe(self.topics.status.clone());
+        }
         self.announce(false);
         let _ = self.client.try_disconnect();
+        // `Outgoing::Disconnect` means rumqttc has the packet, not that the broker does: poll
+        // on until the broker closes the connection after reading it (or `within` passes),
+        // so that exiting right after never cuts the DISCONNECT off.
         let _ = tokio::time::timeout(within, async {
             loop {
                 let (el, result) = poll.await;
                 match result {
-                    Ok(Event::Outgoing(Outgoing::Disconnect)) | Err(_) => break,
+                    Err(_) => break,
                     Ok(_) => poll = poll_after(el, None),
                 }
             }
