@@ -125,7 +125,9 @@ fn the_printed_plan_of_the_demo_has_each_phase_cue_note_and_chime_in_place() {
         stdout
             .lines()
             .next()
-            .is_some_and(|l| l.contains(&format_duration(finish + c.finish_fade)))
+            .is_some_and(|l| l.contains(&format_duration(
+                finish + c.finish_fade + sanctum::timeline::END_SILENCE
+            )))
     );
     // Every note and every one-shot of the scenes, at its ceremony time.
     let mut notes = 0;

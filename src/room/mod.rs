@@ -531,15 +531,17 @@ impl Room {
         if self.engine.as_ref().is_some_and(|r| r.timeline.is_ended()) {
             self.engine = None;
             self.write_journal();
-            let now = self.clock.now();
-            if let Some(mqtt) = &mut self.mqtt {
-                mqtt.refresh_state(None, now);
-            }
-            self.refresh_discovery();
-            self.refresh_feed();
             if self.signalled || self.plan != Plan::Daemon {
+                // The room ends too: its last state (`stopped`, `finished`) stays retained
+                // beside `offline`.
                 self.done = true;
             } else {
+                let now = self.clock.now();
+                if let Some(mqtt) = &mut self.mqtt {
+                    mqtt.refresh_state(None, now);
+                }
+                self.refresh_discovery();
+                self.refresh_feed();
                 self.say("idle: waiting for `start <ceremony>`");
                 self.notifier.status("idle");
             }
