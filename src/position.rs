@@ -16,7 +16,7 @@ use crate::timeline::Place;
 use crate::units::{Decibels, format_duration};
 
 /// Format version of the file.
-const VERSION: u32 = 1;
+pub const VERSION: u32 = 1;
 /// Largest position file read (it is a few hundred bytes).
 const MAX_BYTES: u64 = 64 * 1024;
 

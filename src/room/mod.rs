@@ -30,7 +30,7 @@ use crate::run::{Output, Request};
 use crate::shutdown::Signal;
 use crate::sound::Sound;
 use crate::systemd::Notifier;
-use crate::timeline::{Action, Event, Ignored, Timeline};
+use crate::timeline::{Action, Event, Timeline};
 use crate::units::format_duration;
 
 /// How often the room saves a running ceremony's position, at least.
@@ -356,18 +356,10 @@ impl Room {
             .command(now, &request.command, &mut self.events)
         {
             Ok(()) => self.save_due = true,
-            Err(Ignored::UnknownPhase) => {
-                let ids: Vec<&str> = running
-                    .entry
-                    .ceremony
-                    .phases
-                    .iter()
-                    .map(|p| p.id.as_str())
-                    .collect();
-                let why = format!("no such phase; the phases are {}", ids.join(", "));
+            Err(why) => {
+                let why = running.timeline.explain(why);
                 self.ignored(request, &why);
             }
-            Err(why) => self.ignored(request, &why.to_string()),
         }
     }
 

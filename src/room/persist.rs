@@ -49,7 +49,7 @@ impl Room {
     pub(super) fn save_ended(&self, id: &str, hash: &str) {
         if let Some(p) = &self.persistence {
             p.saver.save(Position {
-                version: 1,
+                version: position::VERSION,
                 ceremony: id.to_owned(),
                 hash: hash.to_owned(),
                 phase: String::new(),
@@ -71,7 +71,7 @@ impl Room {
         let index = status.phase.or(r.last_phase);
         let phase = index.map(|i| &r.entry.ceremony.phases[i]);
         Some(Position {
-            version: 1,
+            version: position::VERSION,
             ceremony: r.entry.id.clone(),
             hash: r.entry.hash.clone(),
             phase: phase.map(|p| p.id.clone()).unwrap_or_default(),
