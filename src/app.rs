@@ -24,6 +24,7 @@ use crate::command::Command;
 use crate::config;
 use crate::lights::controller::LightController;
 use crate::lights::rig::{RigLightError, light_specs};
+use crate::lights::{LightTarget, Publish};
 use crate::model::{MqttSettings, Rig};
 use crate::mqtt::bus::BusMsg;
 use crate::mqtt::client::{self, ClientError};
@@ -32,6 +33,7 @@ use crate::render::{self, ManualAfter};
 use crate::room::setup::{OpenError, seed};
 use crate::settings::{self, Settings, SettingsError};
 use crate::timeline::Timeline;
+use crate::tween::Curve;
 use crate::units::format_clock;
 
 /// Why a subcommand failed.
@@ -447,6 +449,10 @@ pub fn lights_test(light: &str, net: &NetArgs, force: bool) -> Result<(), AppErr
         state.as_deref(),
         force,
     )?;
+    // Forced on a running ceremony's light: go there, then hand it back to the room, which
+    // glides it to the ceremony's current state (the `relight` command).
+    let borrowed = crate::guard::busy_mode(status.as_deref(), state.as_deref()).is_some();
+    let cmd_topic = config.topics.cmd.clone();
     current_thread()?.block_on(async {
         let clock = Clock::start(1.0);
         let (tx, _rx) = mpsc::channel(1);
@@ -455,9 +461,29 @@ pub fn lights_test(light: &str, net: &NetArgs, force: bool) -> Result<(), AppErr
             bus.shutdown(Duration::from_millis(200)).await;
             return Err(AppError::NotConnected(broker));
         }
-        crate::console::say(&format!("fading `{light}` there and back (6 s)…"));
-        bus.handle().send(BusMsg::TestFade(index));
-        tokio::time::sleep(Duration::from_millis(6_500)).await;
+        if borrowed {
+            crate::console::say(&format!(
+                "fading `{light}` up (3 s), then handing it back to the ceremony…"
+            ));
+            let leg = Duration::from_secs(3);
+            bus.handle().send(BusMsg::Light {
+                at: clock.now(),
+                index,
+                target: LightTarget::level(crate::lights::controller::RELIGHT_FROM),
+                fade: leg,
+                curve: Curve::SCurve,
+            });
+            tokio::time::sleep(leg + Duration::from_millis(200)).await;
+            bus.handle().send(BusMsg::Publish(Publish {
+                topic: cmd_topic,
+                payload: format!("relight {light}"),
+                retain: false,
+            }));
+        } else {
+            crate::console::say(&format!("fading `{light}` there and back (6 s)…"));
+            bus.handle().send(BusMsg::TestFade(index));
+            tokio::time::sleep(Duration::from_millis(6_500)).await;
+        }
         let stats = bus.shutdown(Duration::from_secs(2)).await;
         crate::console::say(&format!(
             "done: {} light message(s) sent",

@@ -27,6 +27,10 @@ pub enum Command {
     Louder,
     /// Master volume down 3 dB.
     Softer,
+    /// Send one light (by its rig name), or every light, back to the state the ceremony has
+    /// it in now, over the rig's transition: after `sanctum lights test --force` borrowed it,
+    /// or someone switched it by hand.
+    Relight(Option<String>),
 }
 
 /// Why a command text could not be read.
@@ -51,8 +55,8 @@ pub enum CommandError {
 
 impl Command {
     /// The command words, as documented.
-    pub const WORDS: [&'static str; 9] = [
-        "start", "next", "prev", "goto", "pause", "resume", "stop", "louder", "softer",
+    pub const WORDS: [&'static str; 10] = [
+        "start", "next", "prev", "goto", "pause", "resume", "stop", "louder", "softer", "relight",
     ];
 
     /// Reads a plain-text command such as `next`, ` GOTO soaking\n` or `prev`.
@@ -72,6 +76,13 @@ impl Command {
                 [] => Ok(Self::Start),
                 [name] => Ok(Self::StartCeremony((*name).to_owned())),
                 _ => Err(CommandError::OneName("start", "start sex-medicine")),
+            };
+        }
+        if verb == "relight" {
+            return match rest.as_slice() {
+                [] => Ok(Self::Relight(None)),
+                [name] => Ok(Self::Relight(Some((*name).to_owned()))),
+                _ => Err(CommandError::OneName("relight", "relight altar")),
             };
         }
         let simple = match verb.as_str() {
@@ -108,6 +119,8 @@ impl fmt::Display for Command {
             Self::Stop => f.write_str("stop"),
             Self::Louder => f.write_str("louder"),
             Self::Softer => f.write_str("softer"),
+            Self::Relight(None) => f.write_str("relight"),
+            Self::Relight(Some(light)) => write!(f, "relight {light}"),
         }
     }
 }
@@ -131,6 +144,14 @@ mod tests {
         assert_eq!(
             Command::StartCeremony("demo".into()).to_string(),
             "start demo"
+        );
+        assert_eq!(
+            Command::parse("Relight altar"),
+            Ok(Command::Relight(Some("altar".into())))
+        );
+        assert_eq!(
+            Command::parse("relight a b"),
+            Err(CommandError::OneName("relight", "relight altar"))
         );
         for word in Command::WORDS.iter().filter(|w| **w != "goto") {
             let cmd = Command::parse(word).expect("documented word");

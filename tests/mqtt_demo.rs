@@ -252,3 +252,81 @@ fn a_sped_up_rehearsal_never_speeds_up_the_bulbs_message_rate() {
         }
     }
 }
+
+/// Issue 9, item 5: `lights test` on a light of a running ceremony is refused; with `--force`
+/// it borrows the light, then hands it back, and the room glides it to the ceremony's state.
+#[test]
+fn lights_test_on_a_running_ceremony_needs_force_and_hands_the_light_back() {
+    let broker = Mosquitto::start();
+    let rec = Recorder::new(broker.port, &["zigbee2mqtt/#", "sanctum/#"]);
+    let mut room = Daemon::start(&[
+        "run",
+        "--output",
+        "null",
+        "scenes/demo",
+        "--broker",
+        &broker.url(),
+    ]);
+    rec.wait_for(Duration::from_secs(20), |m| {
+        m.topic == "sanctum/demo/state" && json(m)["mode"] == "running"
+    })
+    .expect("the ceremony runs");
+    // The arrive phase brings every light to 0.45 over 6 s.
+    std::thread::sleep(Duration::from_secs(7));
+    let candle = "zigbee2mqtt/demo_candle/set";
+    let ceremony = rec
+        .all()
+        .iter()
+        .rev()
+        .find(|m| m.topic == candle)
+        .map(json)
+        .expect("the ceremony lit the candle");
+    let test = |force: bool| {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("sanctum"));
+        cmd.env("STATE_DIRECTORY", fresh_state())
+            .args(["lights", "test", "candle", "--rig", "scenes/demo/rig.toml"])
+            .args(["--broker", &broker.url()]);
+        if force {
+            cmd.arg("--force");
+        }
+        cmd.output().unwrap()
+    };
+    let refused = test(false);
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "refused while running: {err}");
+    assert!(err.contains("--force"), "{err}");
+    let before = rec.all().len();
+    let forced = test(true);
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+    rec.wait_for(Duration::from_secs(5), |m| {
+        m.topic == "sanctum/demo/cmd" && m.payload == "relight candle"
+    })
+    .expect("the test hands the light back");
+    std::thread::sleep(Duration::from_millis(1_500));
+    assert!(room.running(), "{}", room.stderr());
+    let msgs = rec.all();
+    let sent: Vec<serde_json::Value> = msgs[before..]
+        .iter()
+        .filter(|m| m.topic == candle)
+        .map(json)
+        .collect();
+    let level = |v: &serde_json::Value| v["brightness"].as_i64().unwrap_or(-1);
+    assert!(
+        sent.iter().any(|v| level(v) > 100),
+        "the test borrowed it: {sent:?}"
+    );
+    let back = sent.last().expect("the room answers");
+    assert_eq!(back["state"], "ON", "{sent:?}");
+    assert!(
+        (level(back) - level(&ceremony)).abs() <= 2,
+        "back to the ceremony's {ceremony} : {back}"
+    );
+    assert!(
+        back["transition"].as_f64().unwrap_or(0.0) >= 4.0,
+        "gently, over the ceremony's transition: {back}"
+    );
+}

@@ -10,11 +10,16 @@ use std::time::Duration;
 use super::command::{LightCommand, Publish};
 use super::drivers;
 use super::effects::{EffectRun, SplitMix64};
+use super::glide::Track;
 use super::options::LightOptions;
 use super::pace::Pacer;
 use super::plan::{Fade, LightState, Schedule, command_for, plan_remaining};
 use super::target::{Effect, LightTarget};
 use crate::tween::Curve;
+
+/// Where `sanctum lights test` leaves a light the ceremony has dark (its fade goes to 80 %
+/// from a dim light), so a relight fades it out from there rather than snapping it off.
+pub const RELIGHT_FROM: f32 = 0.8;
 
 /// One light (or group address) of the rig.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +62,9 @@ struct FadeRun {
     schedule: Schedule,
     /// Index of the first command not yet handed to the pacer.
     next: usize,
+    /// How much of the device's own glide was left when it was paused (it may lag the plan
+    /// when its message rate held a command back); resume lets it finish no faster.
+    lag: Duration,
     then: Option<Queued>,
 }
 
@@ -74,6 +82,7 @@ impl FadeRun {
             schedule,
             next: 0,
             then: None,
+            lag: Duration::ZERO,
         }
     }
 
@@ -117,12 +126,16 @@ struct Light {
     activity: Activity,
     /// Resting state (meaningful when idle); also the target of the last finished fade.
     state: LightState,
-    /// The last target the engine asked for (its effect starts when the fade ends).
+    /// The last target the engine asked for (its effect blends in during the fade).
     target: LightTarget,
     /// Whether sanctum has ever commanded this light (never-touched lights are not
     /// republished after a reconnect).
     commanded: bool,
     effects_started: u64,
+    /// The glide the device is in and the command waiting in the pacer: a held command keeps
+    /// its speed, and an OFF waits for the glide, since a device told OFF mid-glide snaps to
+    /// dark from wherever it had got to.
+    track: Track,
 }
 
 /// Drives every light of one rig. See the module docs.
@@ -152,6 +165,7 @@ impl LightController {
                     target: LightTarget::off(),
                     commanded: false,
                     effects_started: 0,
+                    track: Track::default(),
                 })
                 .collect(),
             pacer,
@@ -170,6 +184,13 @@ impl LightController {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.lights.is_empty()
+    }
+
+    /// Whether the ceremony has ever commanded light `index` (a relight of every light leaves
+    /// the others alone).
+    #[must_use]
+    pub fn is_commanded(&self, index: usize) -> bool {
+        self.lights.get(index).is_some_and(|l| l.commanded)
     }
 
     /// Whether the controller is paused.
@@ -204,13 +225,14 @@ impl LightController {
             Activity::Idle => light.state,
             Activity::Fading(run) if self.paused => run.fade.state_at(run.skip),
             Activity::Fading(run) => run.fade.state_at(run.elapsed(now)),
-            Activity::Effect(run) => run.base(),
+            Activity::Effect(run) => run.base_at(now),
         }
     }
 
     /// Starts moving light `index` to `target` over `fade` along `curve`, from wherever it is
-    /// at `now`. Any running fade or effect on that light is replaced. While paused, the fade
-    /// is kept and starts on [`LightController::resume`].
+    /// at `now`. Any running fade or effect on that light is replaced. A target's effect
+    /// blends in during the fade (its swing grows with the fade's progress). While paused,
+    /// the fade is kept and starts on [`LightController::resume`].
     ///
     /// # Errors
     /// [`ControllerError::NoSuchLight`] for an index outside the rig.
@@ -225,6 +247,7 @@ impl LightController {
         self.check(index)?;
         let from = self.state_of(index, now);
         let paused = self.paused;
+        let seed = self.effect_seed(index);
         let light = &mut self.lights[index];
         let fade = Fade {
             from,
@@ -232,7 +255,31 @@ impl LightController {
             duration: fade,
             curve,
         };
-        light.activity = Activity::Fading(FadeRun::new(fade, now, &light.spec.options, paused));
+        let blend = if paused || fade.duration.is_zero() || !light.spec.options.fades_natively() {
+            None
+        } else {
+            EffectRun::blend_in(
+                target.effect,
+                fade,
+                Duration::ZERO,
+                now,
+                seed,
+                &light.spec.options,
+            )
+        };
+        light.activity = match blend {
+            Some(run) => {
+                light.effects_started += 1;
+                Activity::Effect(run)
+            }
+            None => Activity::Fading(FadeRun::new(fade, now, &light.spec.options, paused)),
+        };
+        // A command of the old plan still waiting for the light's slot is stale now (the
+        // new plan's first command would replace it anyway, but an effect waits for it).
+        if !paused {
+            self.pacer.cancel(&index);
+            light.track.drop_held();
+        }
         light.target = target;
         light.commanded = true;
         Ok(())
@@ -270,7 +317,67 @@ impl LightController {
         Ok(())
     }
 
-    /// Freezes every light at its current perceived level (sent with no transition) and
+    /// Hands light `index` back to what the ceremony has it doing at `now`, after something
+    /// else moved it (`sanctum lights test --force`, a hand on the switch): the light glides
+    /// from wherever it is to the ceremony's level over at least `fade`; a running fade or
+    /// effect goes on. A light the ceremony has dark fades out over `fade` from where
+    /// `lights test` leaves it, then gets an explicit OFF.
+    ///
+    /// # Errors
+    /// [`ControllerError::NoSuchLight`] for an index outside the rig.
+    pub fn relight(
+        &mut self,
+        now: Duration,
+        index: usize,
+        fade: Duration,
+    ) -> Result<(), ControllerError> {
+        self.check(index)?;
+        let state = self.state_of(index, now);
+        let paused = self.paused;
+        let light = &mut self.lights[index];
+        let opts = &light.spec.options;
+        let stretch = |cmd: LightCommand| LightCommand {
+            transition: cmd.transition.max(Some(fade)),
+            ..cmd
+        };
+        let cmd = match &light.activity {
+            _ if state.level <= 0.0 => {
+                // Dark in the ceremony: out over `fade`, then OFF, as any fade to black.
+                let out = Fade {
+                    from: LightState {
+                        level: RELIGHT_FROM,
+                        color: state.color,
+                    },
+                    to: LightTarget {
+                        level: 0.0,
+                        color: state.color,
+                        effect: Effect::None,
+                    },
+                    duration: fade,
+                    curve: Curve::Linear,
+                };
+                let mut run = FadeRun::new(out, now, opts, paused);
+                run.then = match &light.activity {
+                    Activity::Fading(r) => r.then,
+                    _ => None,
+                };
+                light.activity = Activity::Fading(run);
+                light.commanded = true;
+                return Ok(());
+            }
+            Activity::Fading(run) if !paused => run
+                .command_at(now)
+                .map_or_else(|| command_for(state, Some(fade), opts), stretch),
+            _ => command_for(state, Some(fade), opts),
+        };
+        let batch = drivers::encode(&light.spec.address, opts, &cmd);
+        light.track.hold(now, cmd, opts);
+        self.pacer.offer(now, index, batch);
+        light.commanded = true;
+        Ok(())
+    }
+
+    /// Freezes every light where it is (sent with no transition) and
     /// stops the clock of every fade, keeping what remains of it; effects hold their base
     /// level. The freeze commands come out of [`LightController::poll`].
     pub fn pause(&mut self, now: Duration) {
@@ -280,22 +387,42 @@ impl LightController {
         for i in 0..self.lights.len() {
             let state = self.state_of(i, now);
             let light = &mut self.lights[i];
+            // Frozen where the device is, which may lag the plan when its message rate held a
+            // command back: a freeze at the plan's level would snap it there.
+            let shown = LightState {
+                level: light.track.level_at(now),
+                ..state
+            };
+            let lag = light.track.glide_ends().saturating_sub(now);
+            let mut entry = None;
             let freeze = match &mut light.activity {
                 Activity::Idle => None,
                 Activity::Fading(run) => {
                     run.skip = run.elapsed(now);
                     run.schedule.clear();
                     run.next = 0;
-                    Some(state)
+                    run.lag = lag;
+                    Some(shown)
                 }
-                Activity::Effect(run) => Some(LightState {
-                    level: run.level_at(now),
-                    ..run.base()
-                }),
+                Activity::Effect(run) => {
+                    // An effect still blending in is paused as the fade it rides on, so
+                    // resume blends it in again over what is left.
+                    if let Some((fade, skip)) = run.entry_at(now) {
+                        let mut rest = FadeRun::new(fade, now, &light.spec.options, true);
+                        rest.skip = skip;
+                        rest.lag = lag;
+                        entry = Some(rest);
+                    }
+                    Some(shown)
+                }
             };
+            if let Some(rest) = entry {
+                light.activity = Activity::Fading(rest);
+            }
             if let Some(state) = freeze {
                 let cmd = resting_command(state, &light.spec.options);
                 let batch = drivers::encode(&light.spec.address, &light.spec.options, &cmd);
+                light.track.hold(now, cmd, &light.spec.options);
                 self.pacer.offer(now, i, batch);
             }
         }
@@ -303,7 +430,8 @@ impl LightController {
     }
 
     /// Continues every paused fade from where it stopped, with the rest of its curve and its
-    /// remaining time, and restarts effects.
+    /// remaining time (an effect blending in blends in again over that rest), and restarts
+    /// effects.
     pub fn resume(&mut self, now: Duration) {
         if !self.paused {
             return;
@@ -315,9 +443,41 @@ impl LightController {
             match &mut light.activity {
                 Activity::Idle => {}
                 Activity::Fading(run) => {
-                    run.schedule = plan_remaining(&run.fade, run.skip, &light.spec.options);
-                    run.origin = now;
-                    run.next = 0;
+                    let rem = run.fade.duration.saturating_sub(run.skip);
+                    if run.lag > rem {
+                        // The device lagged the plan: it goes on from where it froze, over
+                        // what was left of its own glide.
+                        run.fade = Fade {
+                            from: LightState {
+                                level: light.track.level_at(now),
+                                color: run.fade.state_at(run.skip).color,
+                            },
+                            to: run.fade.to,
+                            duration: run.lag,
+                            curve: Curve::Linear,
+                        };
+                        run.skip = Duration::ZERO;
+                    }
+                    let blend = if run.then.is_none() && light.spec.options.fades_natively() {
+                        EffectRun::blend_in(
+                            light.target.effect,
+                            run.fade,
+                            run.skip,
+                            now,
+                            seed,
+                            &light.spec.options,
+                        )
+                    } else {
+                        None
+                    };
+                    if let Some(effect) = blend {
+                        light.effects_started += 1;
+                        light.activity = Activity::Effect(effect);
+                    } else {
+                        run.schedule = plan_remaining(&run.fade, run.skip, &light.spec.options);
+                        run.origin = now;
+                        run.next = 0;
+                    }
                 }
                 Activity::Effect(run) => {
                     let base = run.base();
@@ -350,7 +510,21 @@ impl LightController {
                 self.advance(i, now);
             }
         }
-        self.pacer.due(now)
+        for (i, light) in self.lights.iter_mut().enumerate() {
+            if self.pacer.is_free(&i, now)
+                && let Some(cmd) = light.track.release(now, &light.spec.options)
+            {
+                let batch = drivers::encode(&light.spec.address, &light.spec.options, &cmd);
+                self.pacer.offer(now, i, batch);
+            }
+        }
+        let out = self.pacer.due(now);
+        for (i, light) in self.lights.iter_mut().enumerate() {
+            if light.track.is_holding() && !self.pacer.is_waiting(&i) {
+                light.track.released(now, &light.spec.options);
+            }
+        }
+        out
     }
 
     /// Moves light `i` along its fade or effect up to `now`, offering the newest due command.
@@ -366,11 +540,16 @@ impl LightController {
             let mut due: Option<LightCommand> = None;
             let mut finished_at = None;
             match &mut light.activity {
-                Activity::Idle => {}
                 Activity::Fading(run) => {
                     let elapsed = now.saturating_sub(run.origin);
                     let before = run.next;
+                    let glided = sent && now >= light.track.glide_ends();
                     while run.next < run.schedule.len() && run.schedule[run.next].0 <= elapsed {
+                        if !run.schedule[run.next].1.on && (!glided || run.next > before) {
+                            // The OFF waits until the command before it has gone out (it was
+                            // maybe held back by the rate) and the light has glided there.
+                            break;
+                        }
                         run.next += 1;
                     }
                     if run.next > before {
@@ -380,14 +559,19 @@ impl LightController {
                         finished_at = Some(run.end().max(now));
                     }
                 }
-                Activity::Effect(run) => {
+                // An effect waits while its last command is held back by the rate: the
+                // newest point would replace it, and the one held may be where an entry fade
+                // ends, which keeps the fade's length.
+                Activity::Effect(run) if sent => {
                     while run.next_at() <= now {
                         due = run.next().map(|(_, c)| c);
                     }
                 }
+                Activity::Idle | Activity::Effect(_) => {}
             }
             if let Some(cmd) = due {
                 let batch = drivers::encode(&light.spec.address, opts, &cmd);
+                light.track.hold(now, cmd, opts);
                 self.pacer.offer(now, i, batch);
             }
             let Some(end) = finished_at else {
@@ -445,11 +629,18 @@ impl LightController {
                 let t = match &light.activity {
                     Activity::Idle => None,
                     Activity::Fading(run) => match run.schedule.get(run.next) {
+                        // An OFF waits for the command before it to go out and glide.
+                        Some((_, c)) if !c.on && self.pacer.is_waiting(&i) => None,
+                        Some((t, c)) if !c.on => {
+                            Some((run.origin + *t).max(light.track.glide_ends()))
+                        }
                         Some((t, _)) => Some(run.origin + *t),
                         // Its last command still waits in the pacer, whose deadline wakes us.
                         None if self.pacer.is_waiting(&i) => None,
                         None => Some(run.end()),
                     },
+                    // Its held command's slot (the pacer's deadline) wakes it.
+                    Activity::Effect(_) if self.pacer.is_waiting(&i) => None,
                     Activity::Effect(run) => effects.then(|| run.next_at()),
                 };
                 next = match (next, t) {
@@ -482,7 +673,9 @@ impl LightController {
                 _ => resting_command(state, opts),
             };
             let batch = drivers::encode(&light.spec.address, opts, &cmd);
+            let opts = opts.clone();
             self.pacer.sent(now, i, batch.len());
+            self.lights[i].track.sent(now, &cmd, &opts);
             out.extend(batch);
         }
         out
@@ -746,7 +939,7 @@ mod tests {
     }
 
     #[test]
-    fn candles_start_after_the_fade_and_keep_every_bulb_within_rate() {
+    fn candles_blend_in_during_the_fade_and_keep_every_bulb_within_rate() {
         let names: Vec<String> = (0..10).map(|i| format!("bulb{i}")).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let mut c = z2m(&refs);
@@ -773,12 +966,116 @@ mod tests {
             assert!(times.windows(2).all(|w| w[1] - w[0] >= secs(1)), "{name}");
             let flickers = times.iter().filter(|t| **t > secs(20)).count();
             assert!((10..=61).contains(&flickers), "{name}: {flickers}");
+            // The flame is already moving while it is being lit.
+            let lighting = times.iter().filter(|t| **t < secs(20)).count();
+            assert!(lighting >= 4, "{name}: {lighting} moves during the fade");
         }
         let total = out.iter().filter(|(t, _)| *t > secs(20)).count();
         println!(
             "10 candle bulbs, 60 s: {total} messages ({:.2}/s per bulb)",
             total as f64 / 600.0
         );
+    }
+
+    #[test]
+    fn a_pause_while_an_effect_blends_in_freezes_it_and_resume_blends_in_the_rest() {
+        let mut c = z2m(&["altar"]);
+        let candle = LightTarget {
+            level: 0.4,
+            color: None,
+            effect: Effect::Candle {
+                depth: 0.2,
+                interval: secs(2),
+            },
+        };
+        c.apply(us(0), 0, candle, secs(20), Curve::Linear)
+            .expect("light");
+        let before = run(&mut c, us(0), secs(8));
+        assert!(before.len() >= 3, "{}", before.len());
+        let centre = c.state(secs(8), 0).expect("light").level;
+        assert!(
+            (centre - 0.16).abs() < 0.01,
+            "half-way up a linear fade: {centre}"
+        );
+        c.pause(secs(8));
+        let frozen = run(&mut c, secs(8), secs(30));
+        assert_eq!(frozen.len(), 1, "only the freeze while paused");
+        assert_eq!(c.state(secs(29), 0).expect("light").level, centre);
+        c.resume(secs(30));
+        let after = run(&mut c, secs(30), secs(60));
+        // Resumed with the rest of the fade (12 s), still blending in: the first point is
+        // near where the fade stood, the flicker reaches the top only after the rest.
+        let levels: Vec<(Duration, f32)> = after
+            .iter()
+            .filter_map(|(t, p)| brightness(p).map(|b| (*t, b as f32 / 254.0)))
+            .collect();
+        let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
+        let seen = |b: f32| opts.curve.perceived_from_device(b, opts.min_level);
+        let first = seen(levels[0].1);
+        assert!(
+            (first - centre).abs() < 0.1,
+            "resumed at {first}, fade stood at {centre}"
+        );
+        assert!(
+            levels.iter().any(|(t, _)| *t < secs(42)),
+            "moves during the rest"
+        );
+        assert_eq!(c.state(secs(45), 0).expect("light").level, 0.4);
+    }
+
+    #[test]
+    fn relight_glides_back_to_the_ceremony_and_lets_its_fade_go_on() {
+        // Issue 9, item 5: after `lights test --force`, the light goes back to the ceremony's
+        // current state at once, gently.
+        let mut c = z2m(&["altar", "lamp", "spare"]);
+        let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
+        let device = |level: f32| {
+            u64::from(drivers::scale(
+                opts.curve.device_from_perceived(level, opts.min_level),
+                254,
+                true,
+            ))
+        };
+        c.apply(us(0), 0, LightTarget::level(0.3), secs(60), Curve::Linear)
+            .expect("altar");
+        c.apply(us(0), 1, LightTarget::off(), Duration::ZERO, Curve::Linear)
+            .expect("lamp");
+        run(&mut c, us(0), secs(20));
+        assert!(!c.is_commanded(2), "the ceremony never touched the spare");
+        // Altar, mid-fade: glides to where its running segment heads, over at least 4 s.
+        c.relight(secs(20), 0, secs(4)).expect("altar");
+        c.relight(secs(20), 1, secs(4)).expect("lamp");
+        let out = run(&mut c, secs(20), secs(90));
+        let altar: Vec<_> = out
+            .iter()
+            .filter(|(_, p)| p.topic == "zigbee2mqtt/altar/set")
+            .collect();
+        let first = json(&altar[0].1);
+        assert!(
+            altar[0].0 <= secs(21),
+            "at once, within its message spacing"
+        );
+        assert!(
+            first["transition"].as_f64().unwrap_or(0.0) >= 4.0,
+            "{first}"
+        );
+        let heading = brightness(&altar[0].1).expect("a level");
+        assert!(heading > device(0.1) && heading <= device(0.3), "{heading}");
+        // The ceremony's fade goes on to its end.
+        let last = altar.last().expect("more");
+        assert_eq!(brightness(&last.1), Some(device(0.3)));
+        assert_eq!(c.state(secs(60), 0).expect("altar").level, 0.3);
+        // Lamp, dark in the ceremony: out from where the test left it over 4 s, then OFF.
+        let lamp: Vec<_> = out
+            .iter()
+            .filter(|(_, p)| p.topic == "zigbee2mqtt/lamp/set")
+            .collect();
+        assert_eq!(lamp.len(), 2, "{lamp:?}");
+        assert_eq!(json(&lamp[0].1)["state"], "ON");
+        assert_eq!(json(&lamp[0].1)["transition"].as_f64(), Some(4.0));
+        assert_eq!(json(&lamp[1].1)["state"], "OFF");
+        assert!(lamp[1].0 >= secs(24), "{:?}", lamp[1].0);
+        assert!(out.iter().all(|(_, p)| p.topic != "zigbee2mqtt/spare/set"));
     }
 
     #[test]

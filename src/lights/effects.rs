@@ -1,14 +1,16 @@
 //! Light effects as pure, seeded generators: `candle` (slow random flicker around a level) and
 //! `breathe` (a sinusoidal swell at N breaths per minute). Each yields an endless stream of
 //! timed device commands that keep to the light's message rate and, where the light fades
-//! natively, glide from point to point with transitions. Deterministic for a given seed: it
-//! must not read a clock, use a global random source, pace or publish.
+//! natively, glide from point to point with transitions. An effect can blend in during its
+//! entry fade: its centre follows the fade and its swing grows with the fade's progress.
+//! Deterministic for a given seed: it must not read a clock, use a global random source, pace
+//! or publish.
 
 use std::time::Duration;
 
 use super::command::LightCommand;
 use super::options::LightOptions;
-use super::plan::{LightState, command_for};
+use super::plan::{Fade, LightState, command_for};
 use super::target::Effect;
 
 /// The smallest swing an effect makes, in perceived lightness (3 L*, a few just-noticeable
@@ -73,9 +75,11 @@ enum Kind {
         swing: f32,
         interval: Duration,
         rng: SplitMix64,
-        /// Time and level of the next flicker point, drawn one ahead so a native transition
-        /// can glide exactly into it.
+        /// Time and offset (−1…1, in swings) of the next flicker point, drawn one ahead so a
+        /// native transition can glide exactly into it.
         next: (Duration, f32),
+        /// Time and offset of the point the light glides from.
+        here: (Duration, f32),
     },
     Breathe {
         origin: Duration,
@@ -87,12 +91,39 @@ enum Kind {
     },
 }
 
+/// The fade an effect blends in over: its centre follows the fade, its swing grows with the
+/// fade's eased progress.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    fade: Fade,
+    /// How much of the fade had run at `origin` (non-zero after a pause).
+    skip: Duration,
+    /// Epoch time of `skip`.
+    origin: Duration,
+    /// Whether the colour changes along the fade (then every command during the entry carries
+    /// the colour of its moment, and the first one after it the final colour).
+    colored: bool,
+}
+
+impl Entry {
+    /// How far into the fade epoch time `t` is.
+    fn elapsed(&self, t: Duration) -> Duration {
+        self.skip + t.saturating_sub(self.origin)
+    }
+
+    fn end(&self) -> Duration {
+        self.origin + self.fade.duration.saturating_sub(self.skip)
+    }
+}
+
 /// A running effect: an endless iterator of `(time, command)` with times measured on the
 /// caller's epoch, starting at the `start` it was created with.
 #[derive(Debug, Clone)]
 pub struct EffectRun {
     kind: Kind,
+    /// The level (and colour) the effect swings around once any entry fade is over.
     base: LightState,
+    entry: Option<Entry>,
     opts: LightOptions,
     /// Time of the command to yield next.
     at: Duration,
@@ -115,6 +146,41 @@ impl EffectRun {
         seed: u64,
         opts: &LightOptions,
     ) -> Option<Self> {
+        Self::start(effect, base, None, start, seed, opts)
+    }
+
+    /// Starts `effect` at `start` blending in along `fade`, of which `skip` has already run:
+    /// the effect's centre follows the fade and its swing grows from nothing with the fade's
+    /// eased progress, so a candle lit over 20 s flickers gently from the first seconds
+    /// instead of waiting for the fade to end. `None` for [`Effect::None`] or a fade to dark.
+    #[must_use]
+    pub fn blend_in(
+        effect: Effect,
+        fade: Fade,
+        skip: Duration,
+        start: Duration,
+        seed: u64,
+        opts: &LightOptions,
+    ) -> Option<Self> {
+        let base = fade.state_at_eased(1.0);
+        let entry = Entry {
+            fade,
+            skip,
+            origin: start,
+            colored: fade.state_at(skip).color != base.color,
+        };
+        let entry = (skip < fade.duration).then_some(entry);
+        Self::start(effect, base, entry, start, seed, opts)
+    }
+
+    fn start(
+        effect: Effect,
+        base: LightState,
+        entry: Option<Entry>,
+        start: Duration,
+        seed: u64,
+        opts: &LightOptions,
+    ) -> Option<Self> {
         if base.level <= 0.0 {
             return None;
         }
@@ -124,13 +190,14 @@ impl EffectRun {
             Effect::Candle { depth, interval } => {
                 let mut rng = SplitMix64::new(seed);
                 let swing = swing(depth, base.level, opts);
-                let level = candle_level(base.level, swing, &mut rng);
-                let first = (start + candle_gap(interval, spacing, &mut rng), level);
+                let offset = candle_offset(&mut rng);
+                let first = (start + candle_gap(interval, spacing, &mut rng), offset);
                 Kind::Candle {
                     swing,
                     interval,
                     rng,
                     next: first,
+                    here: (start, 0.0),
                 }
             }
             Effect::Breathe { per_minute, depth } => {
@@ -158,20 +225,53 @@ impl EffectRun {
                 }
             }
         };
+        let from = entry.map_or(base.level, |e| e.fade.state_at(e.skip).level);
         Some(Self {
             kind,
             base,
+            entry,
             opts: opts.clone(),
             at: start,
             color_sent: false,
-            shown: (start, base.level, base.level, Duration::ZERO),
+            shown: (start, from, from, Duration::ZERO),
         })
     }
 
-    /// The level the effect swings around.
+    /// The level the effect swings around once its entry fade (if any) is over.
     #[must_use]
     pub fn base(&self) -> LightState {
         self.base
+    }
+
+    /// The centre of the swing at `t`: along the entry fade while it runs, then the base.
+    #[must_use]
+    pub fn base_at(&self, t: Duration) -> LightState {
+        match &self.entry {
+            Some(e) if t < e.end() => e.fade.state_at(e.elapsed(t)),
+            _ => self.base,
+        }
+    }
+
+    /// The entry fade still running at `now` and how much of it has run, if any (a pause
+    /// keeps this and blends the effect in again over what is left).
+    #[must_use]
+    pub fn entry_at(&self, now: Duration) -> Option<(Fade, Duration)> {
+        self.entry
+            .filter(|e| now < e.end())
+            .map(|e| (e.fade, e.elapsed(now)))
+    }
+
+    /// How much of its swing the effect shows at `t` (the entry fade's eased progress).
+    fn scale_at(&self, t: Duration) -> f32 {
+        match &self.entry {
+            Some(e) if t < e.end() => e.fade.eased(e.elapsed(t)),
+            _ => 1.0,
+        }
+    }
+
+    /// The level of a point at `t` that sits `offset` swings from the centre.
+    fn level_of(&self, t: Duration, swing: f32, offset: f32) -> f32 {
+        (self.base_at(t).level + swing * self.scale_at(t) * offset).clamp(0.0, 1.0)
     }
 
     /// Where the light is at `now`: part way along the move the last command started (a
@@ -199,9 +299,20 @@ impl EffectRun {
         self.at
     }
 
-    fn command(&mut self, level: f32, transition: Option<Duration>) -> LightCommand {
+    /// The command heading for `level`, arriving at epoch time `arrive`.
+    fn command(
+        &mut self,
+        level: f32,
+        transition: Option<Duration>,
+        arrive: Duration,
+    ) -> LightCommand {
         let transition = transition.map(|t| t.min(self.opts.max_native_fade));
-        let color = if self.color_sent {
+        let blending = self.entry.is_some_and(|e| e.colored && arrive < e.end());
+        let color = if blending {
+            // The colour follows the entry fade, arriving with each point.
+            self.color_sent = false;
+            self.base_at(arrive).color
+        } else if self.color_sent {
             None
         } else {
             self.color_sent = true;
@@ -211,9 +322,54 @@ impl EffectRun {
     }
 }
 
-fn candle_level(base: f32, swing: f32, rng: &mut SplitMix64) -> f32 {
-    let u = rng.next_unit() as f32;
-    (base + swing * (2.0 * u - 1.0)).clamp(0.0, 1.0)
+impl EffectRun {
+    /// While an entry fade runs and ends before the next point, a native light glides to
+    /// where the effect is at the fade's end first, so the fade keeps its length and shape
+    /// (a slow breath must not stretch a 0.8 s fade into a 5 s glide).
+    fn entry_knot(&mut self, at: Duration) -> Option<(Duration, LightCommand)> {
+        let end = self.entry.map(|e| e.end()).filter(|end| at < *end)?;
+        let (point_at, offset, swing) = match &self.kind {
+            Kind::Candle {
+                next, here, swing, ..
+            } => {
+                let ((t0, o0), (t1, o1)) = (*here, *next);
+                let p = if t1 > t0 {
+                    (end.saturating_sub(t0).as_secs_f64() / (t1 - t0).as_secs_f64()) as f32
+                } else {
+                    1.0
+                };
+                (t1, o0 + (o1 - o0) * p.clamp(0.0, 1.0), *swing)
+            }
+            Kind::Breathe {
+                origin,
+                period,
+                swing,
+                points,
+                index,
+            } => {
+                let next = *origin + period.mul_f64((*index + 1) as f64 / f64::from(*points));
+                let phase = end.saturating_sub(*origin).as_secs_f64() / period.as_secs_f64();
+                let offset = -(std::f64::consts::TAU * phase).cos() as f32;
+                (next, offset, *swing)
+            }
+        };
+        if end >= point_at {
+            return None;
+        }
+        let level = self.level_of(end, swing, offset);
+        self.show(at, level, Some(end - at));
+        let cmd = self.command(level, Some(end - at), end);
+        self.at = end;
+        if let Kind::Candle { here, .. } = &mut self.kind {
+            *here = (end, offset);
+        }
+        Some((at, cmd))
+    }
+}
+
+/// A flicker point's offset from the centre, in swings (−1…1).
+fn candle_offset(rng: &mut SplitMix64) -> f32 {
+    2.0 * rng.next_unit() as f32 - 1.0
 }
 
 /// Exponentially distributed gap with mean `interval`, never shorter than the light's message
@@ -231,32 +387,39 @@ impl Iterator for EffectRun {
         let native = self.opts.fades_natively();
         let spacing = self.opts.min_spacing();
         let at = self.at;
+        if native && let Some(knot) = self.entry_knot(at) {
+            return Some(knot);
+        }
         match &mut self.kind {
             Kind::Candle {
                 swing,
                 interval,
                 rng,
                 next,
+                here,
             } => {
-                let (next_at, next_level) = *next;
+                let (next_at, next_offset) = *next;
                 let (depth, interval) = (*swing, *interval);
+                // Draw order kept from the first version, so seeded flickers stay the same.
+                *next = if native {
+                    let gap = candle_gap(interval, spacing, rng);
+                    (next_at + gap, candle_offset(rng))
+                } else {
+                    let offset = candle_offset(rng);
+                    (next_at + candle_gap(interval, spacing, rng), offset)
+                };
+                self.at = next_at;
+                *here = (next_at, next_offset);
                 if native {
                     // Glide from here into the next point.
-                    let following = (
-                        next_at + candle_gap(interval, spacing, rng),
-                        candle_level(self.base.level, depth, rng),
-                    );
-                    *next = following;
-                    self.at = next_at;
-                    self.show(at, next_level, Some(next_at - at));
-                    Some((at, self.command(next_level, Some(next_at - at))))
+                    let level = self.level_of(next_at, depth, next_offset);
+                    self.show(at, level, Some(next_at - at));
+                    Some((at, self.command(level, Some(next_at - at), next_at)))
                 } else {
                     // Step to a point now; the next one comes after a random gap.
-                    let level = candle_level(self.base.level, depth, rng);
-                    *next = (next_at + candle_gap(interval, spacing, rng), level);
-                    self.at = next_at;
-                    self.show(at, next_level, None);
-                    Some((at, self.command(next_level, None)))
+                    let level = self.level_of(at, depth, next_offset);
+                    self.show(at, level, None);
+                    Some((at, self.command(level, None, at)))
                 }
             }
             Kind::Breathe {
@@ -269,22 +432,23 @@ impl Iterator for EffectRun {
                 let (origin, period, amplitude, points) = (*origin, *period, *amplitude, *points);
                 // Times come from the origin, not from the previous point, so nothing drifts.
                 let time_of = |i: u64| origin + period.mul_f64(i as f64 / f64::from(points));
-                let level_of = |i: u64| {
+                let offset_of = |i: u64| {
                     let phase = (i % u64::from(points)) as f64 / f64::from(points);
-                    let swing = (std::f64::consts::TAU * phase).cos() as f32;
-                    (self.base.level - amplitude * swing).clamp(0.0, 1.0)
+                    -(std::f64::consts::TAU * phase).cos() as f32
                 };
                 let i = *index;
                 *index += 1;
                 self.at = time_of(i + 1);
                 let cmd = if native {
-                    let (level, t) = (level_of(i + 1), time_of(i + 1) - time_of(i));
+                    let arrive = time_of(i + 1);
+                    let level = self.level_of(arrive, amplitude, offset_of(i + 1));
+                    let t = arrive - at;
                     self.show(at, level, Some(t));
-                    self.command(level, Some(t))
+                    self.command(level, Some(t), arrive)
                 } else {
-                    let level = level_of(i);
+                    let level = self.level_of(at, amplitude, offset_of(i));
                     self.show(at, level, None);
-                    self.command(level, None)
+                    self.command(level, None, at)
                 };
                 Some((at, cmd))
             }
@@ -483,6 +647,126 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A 20 s s-curve fade from dark at 2700 K to 0.35 at 2200 K.
+    fn entry() -> Fade {
+        Fade {
+            from: LightState {
+                level: 0.0,
+                color: Some(LightColor::Kelvin(2700)),
+            },
+            to: crate::lights::LightTarget {
+                level: 0.35,
+                color: Some(LightColor::Kelvin(2200)),
+                effect: candle(),
+            },
+            duration: Duration::from_secs(20),
+            curve: crate::tween::Curve::SCurve,
+        }
+    }
+
+    #[test]
+    fn effects_blend_in_during_their_entry_fade() {
+        // Issue 9, item 4: a candle lit over 20 s used to hold still until the fade was over.
+        for kind in [DriverKind::Zigbee2Mqtt, DriverKind::Template] {
+            let opts = LightOptions::defaults(kind);
+            let fade = entry();
+            let start = Duration::from_secs(100);
+            for effect in [
+                candle(),
+                Effect::Breathe {
+                    per_minute: 6.0,
+                    depth: 0.25,
+                },
+            ] {
+                let swing = swing(0.25, 0.35, &opts);
+                let mut swung = 0.0;
+                let mut moves = 0;
+                for seed in 0..8 {
+                    let run = EffectRun::blend_in(effect, fade, Duration::ZERO, start, seed, &opts)
+                        .expect("an effect");
+                    let cmds = take_until(run.clone(), start + Duration::from_secs(60));
+                    let perceived = |c: &LightCommand| {
+                        opts.curve
+                            .perceived_from_device(c.brightness, opts.min_level)
+                    };
+                    let mut worst_seen = 0.0f32;
+                    let mut during = 0;
+                    for (at, c) in &cmds {
+                        // Where the command heads: the next point for a glide, here for a step.
+                        let arrive = *at + c.transition.unwrap_or_default();
+                        let into = arrive.saturating_sub(start);
+                        let centre = fade.state_at(into).level;
+                        let scale = fade.eased(into);
+                        let off = (perceived(c) - centre).abs();
+                        assert!(
+                            off <= swing * scale + 0.01,
+                            "{kind:?} {effect:?}: {off:.3} from the centre at {into:?} (swing {swing:.3} × {scale:.2})"
+                        );
+                        if into < fade.duration {
+                            during += 1;
+                            if into >= fade.duration / 2 {
+                                worst_seen = worst_seen.max(off / swing);
+                            }
+                            // The colour follows the fade, arriving with each point.
+                            assert_eq!(c.color, fade.state_at(into).color, "{kind:?} at {into:?}");
+                        }
+                    }
+                    assert!(
+                        during >= 2,
+                        "{kind:?} {effect:?}: {during} moves during the fade"
+                    );
+                    moves += during;
+                    swung += worst_seen / 8.0;
+                    // After the fade, the final colour is sent once, then no more colour.
+                    let after: Vec<_> = cmds
+                        .iter()
+                        .filter(|(t, c)| {
+                            *t + c.transition.unwrap_or_default() >= start + fade.duration
+                        })
+                        .collect();
+                    assert_eq!(after[0].1.color, Some(LightColor::Kelvin(2200)), "{kind:?}");
+                    assert!(
+                        after[1..].iter().all(|(_, c)| c.color.is_none()),
+                        "{kind:?}"
+                    );
+                    // Where it is shown at the start: the fade's first level.
+                    assert!(run.level_at(start) < 1e-6);
+                    assert_eq!(run.base_at(start + Duration::from_secs(30)).level, 0.35);
+                }
+                // Visible while it is lit: in the second half of the fade the effect reaches,
+                // on average over seeds, well over a third of its full swing.
+                assert!(
+                    moves >= 8 * 4,
+                    "{kind:?} {effect:?}: {moves} moves in 8 fades"
+                );
+                assert!(
+                    swung > 0.35,
+                    "{kind:?} {effect:?}: the second half of the fade swings {swung:.2} of the swing"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_blend_resumed_part_way_continues_from_where_the_fade_was() {
+        let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
+        let fade = entry();
+        let skip = Duration::from_secs(10);
+        let run =
+            EffectRun::blend_in(candle(), fade, skip, Duration::ZERO, 5, &opts).expect("effect");
+        assert_eq!(run.base_at(Duration::ZERO), fade.state_at(skip));
+        assert_eq!(
+            run.entry_at(Duration::from_secs(4)).map(|(_, s)| s),
+            Some(Duration::from_secs(14))
+        );
+        assert!(run.entry_at(Duration::from_secs(10)).is_none());
+        // A run created past the end of its fade has no entry at all.
+        let done = EffectRun::blend_in(candle(), fade, fade.duration, Duration::ZERO, 5, &opts)
+            .expect("effect");
+        assert!(done.entry_at(Duration::ZERO).is_none());
+        assert_eq!(done.base_at(Duration::ZERO).level, 0.35);
     }
 
     #[test]

@@ -6,8 +6,8 @@
 //! Flow: the engine calls [`controller::LightController::apply`] with a [`LightTarget`]
 //! (perceived level, colour, effect), a fade duration and a [`crate::tween::Curve`]. The
 //! controller plans the fade ([`plan`]) in perceived lightness, maps each point to the device's
-//! value through its [`curve::DeviceCurve`] and `min_level`, starts the target's effect
-//! ([`effects`]) when the fade ends, encodes commands with the light's driver ([`drivers`]) and
+//! value through its [`curve::DeviceCurve`] and `min_level`, blends the target's effect
+//! ([`effects`]) in during the fade, encodes commands with the light's driver ([`drivers`]) and
 //! paces them per light ([`pace`]). The bus calls `poll(now)` at `next_deadline()` and
 //! publishes what comes back (never retained), and `current_commands(now)` after a reconnect.
 
@@ -16,6 +16,7 @@ pub mod controller;
 pub mod curve;
 pub mod drivers;
 pub mod effects;
+pub mod glide;
 pub mod options;
 pub mod pace;
 pub mod plan;

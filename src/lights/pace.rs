@@ -111,6 +111,19 @@ impl<K: Ord + Clone> Pacer<K> {
             .min()
     }
 
+    /// Drops the batch waiting for `key`, if any (a new plan supersedes it).
+    pub fn cancel(&mut self, key: &K) {
+        if let Some(lane) = self.lanes.get_mut(key) {
+            lane.pending = None;
+        }
+    }
+
+    /// Whether `key` may send at `now`.
+    #[must_use]
+    pub fn is_free(&self, key: &K, now: Duration) -> bool {
+        self.lanes.get(key).is_none_or(|l| l.next_free <= now)
+    }
+
     /// Whether a batch is waiting for `key`.
     #[must_use]
     pub fn is_waiting(&self, key: &K) -> bool {

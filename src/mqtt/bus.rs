@@ -89,6 +89,14 @@ pub enum BusMsg {
     Resume(Duration),
     /// A short visible fade on one light (`sanctum lights test`).
     TestFade(usize),
+    /// Hand one light (or every light the ceremony commands) back to the ceremony's current
+    /// state over at least `fade` (the `relight` command).
+    Relight {
+        /// The light, or `None` for every light the ceremony commands.
+        index: Option<usize>,
+        /// Shortest glide back.
+        fade: Duration,
+    },
     /// Publish this (a retained one is remembered and re-published after every reconnect).
     Publish(Publish),
 }
@@ -353,6 +361,20 @@ impl Task {
                 Ok(())
             }
             BusMsg::TestFade(index) => self.controller.test_fade(self.clock.now(), index),
+            BusMsg::Relight { index, fade } => {
+                let now = self.clock.now();
+                match index {
+                    Some(i) => self.controller.relight(now, i, fade),
+                    None => {
+                        let owned: Vec<usize> = (0..self.controller.len())
+                            .filter(|i| self.controller.is_commanded(*i))
+                            .collect();
+                        owned
+                            .into_iter()
+                            .try_for_each(|i| self.controller.relight(now, i, fade))
+                    }
+                }
+            }
             BusMsg::Publish(p) => {
                 if p.retain {
                     self.retained.insert(p.topic.clone(), p.payload.clone());

@@ -85,6 +85,7 @@ pub fn word(command: &Command) -> &'static str {
         Command::Stop => "stop",
         Command::Louder => "louder",
         Command::Softer => "softer",
+        Command::Relight(_) => "relight",
     }
 }
 

@@ -565,13 +565,13 @@ mod tests {
             Routed::Rejected { why, .. } => why,
             other => panic!("expected a rejection, got {other:?}"),
         };
-        insta::assert_snapshot!(why(b"dance"), @"unknown command `dance`; expected one of start, next, prev, goto, pause, resume, stop, louder, softer");
+        insta::assert_snapshot!(why(b"dance"), @"unknown command `dance`; expected one of start, next, prev, goto, pause, resume, stop, louder, softer, relight");
         insta::assert_snapshot!(why(b"\xff\xfe"), @"failed to read the payload: it is not UTF-8");
         insta::assert_snapshot!(why(br#"{"cmd":5}"#), @"failed to read the JSON command: `cmd` must be a string");
         insta::assert_snapshot!(why(br#"{"cmd":"next","phase":"x"}"#), @"failed to read the JSON command: `phase` only goes with `goto`, not `next`");
         insta::assert_snapshot!(why(br#"{}"#), @"failed to read the JSON command: expected `cmd` or `phase`");
         insta::assert_snapshot!(why(br#"{"cmd":"next","ceremony":"x"}"#), @"failed to read the JSON command: `ceremony` only goes with `start`");
-        insta::assert_snapshot!(why(b"[1,2]"), @"unknown command `[1,2]`; expected one of start, next, prev, goto, pause, resume, stop, louder, softer");
+        insta::assert_snapshot!(why(b"[1,2]"), @"unknown command `[1,2]`; expected one of start, next, prev, goto, pause, resume, stop, louder, softer, relight");
         assert!(why(br#"{"cmd":"#).starts_with("failed to read the JSON:"));
         let huge = vec![b'x'; MAX_COMMAND_BYTES + 1];
         assert!(why(&huge).starts_with("failed to read the payload: 4097 bytes"));

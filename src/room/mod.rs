@@ -22,6 +22,7 @@ use crate::console;
 use crate::instance::Instance;
 use crate::journal::{By, Record};
 use crate::library::{Entry, Library};
+use crate::mqtt::bus::BusMsg;
 use crate::mqtt::state::Offer;
 use crate::mqtt::{Bus, MqttOutput};
 use crate::position::{Decision, Saver};
@@ -351,6 +352,39 @@ impl Room {
             );
             return;
         };
+        if let Command::Relight(name) = &request.command {
+            let fade = running.timeline.ceremony().transition;
+            let lights = &running.timeline.rig().lights;
+            let index = match name {
+                None => None,
+                Some(name) => match lights
+                    .iter()
+                    .position(|l| l.name.eq_ignore_ascii_case(name))
+                {
+                    Some(i) => Some(i),
+                    None => {
+                        let names: Vec<String> = lights.iter().map(|l| l.name.clone()).collect();
+                        let why = format!("no light `{name}` in the rig; it has {}", list(&names));
+                        self.ignored(request, &why);
+                        return;
+                    }
+                },
+            };
+            match &self.bus {
+                Some(bus) => {
+                    bus.handle().send(BusMsg::Relight { index, fade });
+                    self.say(&format!(
+                        "{}  · {} (from {}): back to the ceremony's light over {}",
+                        crate::units::format_clock(now),
+                        request.command,
+                        request.source,
+                        format_duration(fade)
+                    ));
+                }
+                None => self.ignored(request, "this room has no broker, so no lights"),
+            }
+            return;
+        }
         match running
             .timeline
             .command(now, &request.command, &mut self.events)

@@ -318,6 +318,29 @@ struct LightMotion {
     rate: f32,
 }
 
+/// The perceived level a light shows just before `at`, reading its messages as the device
+/// does: each glides in a straight line from where the light was over its transition.
+fn shown_at(mine: &[(f32, Seen)], opts: &LightOptions, at: f32) -> f32 {
+    let (mut from, mut to, mut t0, mut len) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
+    let level = |t: f32, from: f32, to: f32, t0: f32, len: f32| {
+        if len <= 0.0 || t >= t0 + len {
+            to
+        } else {
+            from + (to - from) * (t - t0) / len
+        }
+    };
+    for &(t, seen) in mine.iter().take_while(|(t, _)| *t < at) {
+        let shown = level(t, from, to, t0, len);
+        let target = if seen.on {
+            seen.device.map_or(shown, |d| perceived(opts, d))
+        } else {
+            0.0
+        };
+        (from, to, t0, len) = (shown, target, t, seen.transition);
+    }
+    level(at, from, to, t0, len)
+}
+
 /// Checks the light invariants: moves covered and never faster than asked, an explicit off
 /// after the finish, the safe light after a stop, and the message rate.
 pub fn lights(out: &Outcome) -> Result<(), String> {
@@ -327,7 +350,63 @@ pub fn lights(out: &Outcome) -> Result<(), String> {
     let mut level = vec![0.0f32; n];
     let mut swing = vec![0.0f32; n];
     let mut ramps = vec![(Ramp::hold(0.0), 0.0f32); n];
+    let mines: Vec<Vec<(f32, Seen)>> = (0..n)
+        .map(|i| {
+            out.publishes
+                .iter()
+                .filter(|(_, l, _)| *l == i)
+                .map(|(t, _, p)| (secs(*t), read(&p.topic, &p.payload)))
+                .collect()
+        })
+        .collect();
+    let mut kappas = vec![1.0f32; n];
+    let mut paused_at = 0.0f32;
     for e in &out.events {
+        if matches!(e.action, Action::Paused) {
+            paused_at = secs(e.at);
+        }
+        if matches!(e.action, Action::Resumed) {
+            // A resumed fade goes on from where the pause froze the light, which is where
+            // the device was (it may lag the plan when its message rate held a command back),
+            // and keeps its remaining time.
+            let start = pauses.active(secs(e.at));
+            for (i, m) in motions.iter_mut().enumerate() {
+                let Some(last) = m.last().copied().filter(|l| l.end > start) else {
+                    continue;
+                };
+                let device = shown_at(&mines[i], &out.specs[i].options, secs(e.at));
+                let remaining = (last.end - start).max(1e-3);
+                m.push(LightMotion {
+                    start,
+                    end: last.end,
+                    rate: kappas[i] * ((level[i] - device).abs() + swing[i]) / remaining,
+                });
+            }
+            // And a device glide the pause froze goes on at its own pace.
+            for (i, m) in motions.iter_mut().enumerate() {
+                let opts = &out.specs[i].options;
+                let mine = &mines[i];
+                let Some(k) = mine.iter().rposition(|(t, _)| *t < paused_at) else {
+                    continue;
+                };
+                let (t, seen) = mine[k];
+                if seen.transition <= 0.0 || t + seen.transition <= paused_at {
+                    continue;
+                }
+                let from = shown_at(mine, opts, t);
+                let to = if seen.on {
+                    seen.device.map_or(from, |d| perceived(opts, d))
+                } else {
+                    0.0
+                };
+                m.push(LightMotion {
+                    start,
+                    end: start + (t + seen.transition - paused_at),
+                    rate: (to - from).abs() / seen.transition,
+                });
+            }
+            continue;
+        }
         if let Action::Light {
             light,
             target,
@@ -338,10 +417,23 @@ pub fn lights(out: &Outcome) -> Result<(), String> {
             let start = pauses.active(secs(e.at));
             let len = secs(*fade).max(1e-3);
             let k = kappa(*curve);
+            kappas[*light] = k;
             // The new ramp starts wherever the previous one had got to.
             let (ramp, since) = ramps[*light];
             let now_level = ramp.value(Duration::from_secs_f32((start - since).max(0.0)));
-            let span = (target.level - now_level).abs();
+            // A cue's fade runs from wherever the light is: the engine's ramp, or where the
+            // device really is when the cue reaches it (its message rate may hold the cue's
+            // first command back while the light glides on).
+            let opts = &out.specs[*light].options;
+            let reached = mines[*light]
+                .iter()
+                .map(|(t, _)| *t)
+                .find(|t| *t >= secs(e.at))
+                .unwrap_or(secs(e.at));
+            let device = shown_at(&mines[*light], opts, reached);
+            let span = (target.level - now_level)
+                .abs()
+                .max((target.level - device).abs());
             ramps[*light] = (
                 Ramp {
                     from: now_level,
@@ -362,7 +454,6 @@ pub fn lights(out: &Outcome) -> Result<(), String> {
                 end: start + len,
                 rate: k * (span + swing[*light]) / len,
             });
-            let opts = &out.specs[*light].options;
             let spacing = opts.min_spacing().as_secs_f32();
             let effect_swing = match target.effect {
                 Effect::None => 0.0,
@@ -392,12 +483,7 @@ pub fn lights(out: &Outcome) -> Result<(), String> {
             sanctum::lights::DriverKind::Zigbee2Mqtt => 1.0 / 254.0,
             _ => 1.0 / 255.0,
         };
-        let mine: Vec<(f32, Seen)> = out
-            .publishes
-            .iter()
-            .filter(|(_, l, _)| *l == i)
-            .map(|(t, _, p)| (secs(*t), read(&p.topic, &p.payload)))
-            .collect();
+        let mine = &mines[i];
         // The message rate: distinct send times at least the light's spacing apart.
         let spacing = opts.min_spacing().as_secs_f32();
         for w in mine.windows(2) {
@@ -412,7 +498,7 @@ pub fn lights(out: &Outcome) -> Result<(), String> {
         // Every change covered and never faster than the engine's ramps (and effects) allow.
         let (mut from, mut to, mut t0, mut len) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
         let mut last_at: Option<f32> = None;
-        for &(t, seen) in &mine {
+        for &(t, seen) in mine {
             let shown = if len <= 0.0 || t >= t0 + len {
                 to
             } else {

@@ -128,7 +128,7 @@ impl Lights {
                     .unwrap(),
                 BusMsg::Pause(at) => self.controller.pause(at),
                 BusMsg::Resume(at) => self.controller.resume(at),
-                BusMsg::TestFade(_) | BusMsg::Publish(_) => {}
+                BusMsg::TestFade(_) | BusMsg::Publish(_) | BusMsg::Relight { .. } => {}
             }
         }
     }
