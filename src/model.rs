@@ -134,8 +134,12 @@ pub struct LightOptionsDef {
     pub base_topic: Option<String>,
     /// Shelly generation (1 or 2).
     pub generation: Option<u8>,
+    /// Shelly component: which RPC method (gen2+) or topic path (gen1) drives the light.
+    pub component: Option<crate::lights::options::ShellyComponent>,
     /// Device channel (Shelly).
     pub channel: Option<u8>,
+    /// WLED: send colour temperature as its RGB white point (RGB-only strips).
+    pub kelvin_as_rgb: Option<bool>,
     /// Brightness scale for `ha-json`.
     pub brightness_scale: Option<u32>,
     /// `ha-json` colour temperature in kelvin instead of mireds.

@@ -19,6 +19,7 @@ use super::raw::{
 use crate::audio::probe::{ProbeError, SoundInfo, probe_file};
 use crate::command::Command;
 use crate::files;
+use crate::lights::options::ShellyComponent;
 use crate::lights::target::{Effect, LightColor, LightTarget};
 use crate::model::{
     Advance, AudioSettings, Ceremony, Cue, DEVICE_CURVES, DRIVERS, GroupDef, LayerCue, LayerDef,
@@ -975,7 +976,25 @@ fn resolve_light(ctx: &mut Ctx<'_>, name: &Str, raw: &RawLight) -> LightDef {
             }
         }
     });
+    let component = raw.component.as_ref().and_then(|c| {
+        if driver != "shelly" {
+            ctx.error(c.span(), "`component` only applies to the `shelly` driver");
+        }
+        let name = ctx.one_of(c, "Shelly component", &["light", "cct", "rgb"])?;
+        Some(match name {
+            "cct" => ShellyComponent::Cct,
+            "rgb" => ShellyComponent::Rgb,
+            _ => ShellyComponent::Light,
+        })
+    });
+    if driver == "ha-json"
+        && let Some(a) = &raw.address
+        && let Some(why) = esphome_topic_problem(a.get_ref())
+    {
+        ctx.error(a.span(), why);
+    }
     for (key, present, wanted) in [
+        ("kelvin_as_rgb", raw.kelvin_as_rgb.is_some(), "wled"),
         ("topic", raw.topic.is_some(), "template"),
         ("payload", raw.payload.is_some(), "template"),
         ("base_topic", raw.base_topic.is_some(), "zigbee2mqtt"),
@@ -1035,6 +1054,8 @@ fn resolve_light(ctx: &mut Ctx<'_>, name: &Str, raw: &RawLight) -> LightDef {
             group: raw.group,
             base_topic: raw.base_topic.as_ref().map(|s| s.get_ref().clone()),
             generation,
+            component,
+            kelvin_as_rgb: raw.kelvin_as_rgb,
             channel: raw.channel.as_ref().and_then(|c| {
                 let v = *c.get_ref();
                 if (0..=7).contains(&v) {
@@ -1061,6 +1082,26 @@ fn resolve_light(ctx: &mut Ctx<'_>, name: &Str, raw: &RawLight) -> LightDef {
             payload: raw.payload.as_ref().map(|s| s.get_ref().clone()),
         },
     }
+}
+
+/// Why an `ha-json` address cannot be a light's command topic, if it cannot: ESPHome reads
+/// commands on `<prefix>/light/<object_id>/command` and publishes its state on `…/state`
+/// (ESPHome MQTT client component, <https://esphome.io/components/mqtt/>: "command topic"
+/// defaults to `<TOPIC_PREFIX>/<COMPONENT_TYPE>/<COMPONENT_NAME>/command`).
+fn esphome_topic_problem(address: &str) -> Option<String> {
+    let parts: Vec<&str> = address.split('/').collect();
+    let esphome_base = parts.len() == 3 && parts[1] == "light";
+    if esphome_base {
+        return Some(format!(
+            "`{address}` is where ESPHome's light lives, not where it reads commands: write \"{address}/command\""
+        ));
+    }
+    if let Some(base) = address.strip_suffix("/state") {
+        return Some(format!(
+            "`{address}` is a state topic, which the light publishes and never reads: write its command topic, such as \"{base}/command\""
+        ));
+    }
+    None
 }
 
 /// Scenes with more cues than this are read a cue at a time ([`Loader::scene_in_parts`]).

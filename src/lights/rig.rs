@@ -46,7 +46,7 @@ pub enum RigLightError {
 ///
 /// `group = true` lowers the rate to the group default unless the rig also sets `max_rate`,
 /// which then wins. Shelly lights use the `Light` component (dimmer or white; the Duo's
-/// colour temperature rides along on gen1).
+/// colour temperature rides along on gen1) unless the rig names `component`.
 ///
 /// # Errors
 /// Returns a [`RigLightError`] for an unknown driver or curve, or options that fail
@@ -76,7 +76,7 @@ pub fn light_options(def: &LightDef) -> Result<LightOptions, RigLightError> {
                 None => generation,
             },
             channel: o.channel.unwrap_or(channel),
-            component: ShellyComponent::Light,
+            component: o.component.unwrap_or(ShellyComponent::Light),
             src,
         },
         (
@@ -94,6 +94,9 @@ pub fn light_options(def: &LightDef) -> Result<LightOptions, RigLightError> {
         (DriverSettings::Template { topic, payload }, _) => DriverSettings::Template {
             topic: o.topic.clone().unwrap_or(topic),
             payload: o.payload.clone().unwrap_or(payload),
+        },
+        (DriverSettings::Wled { kelvin_as_rgb }, _) => DriverSettings::Wled {
+            kelvin_as_rgb: o.kelvin_as_rgb.unwrap_or(kelvin_as_rgb),
         },
         (other, _) => other,
     };
@@ -261,6 +264,7 @@ mod tests {
             LightOptionsDef {
                 generation: Some(2),
                 channel: Some(3),
+                component: Some(ShellyComponent::Cct),
                 ..LightOptionsDef::default()
             },
         ))
@@ -270,8 +274,26 @@ mod tests {
             DriverSettings::Shelly {
                 generation: ShellyGen::Gen2,
                 channel: 3,
-                component: ShellyComponent::Light,
+                component: ShellyComponent::Cct,
                 src: "sanctum".into(),
+            }
+        );
+        assert_eq!(
+            shelly.max_native_fade,
+            std::time::Duration::from_secs(10_800)
+        );
+        let wled = light_options(&def(
+            "wled",
+            LightOptionsDef {
+                kelvin_as_rgb: Some(true),
+                ..LightOptionsDef::default()
+            },
+        ))
+        .expect("valid");
+        assert_eq!(
+            wled.driver,
+            DriverSettings::Wled {
+                kelvin_as_rgb: true
             }
         );
         let ha = light_options(&def(
