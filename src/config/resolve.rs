@@ -13,21 +13,21 @@ use toml::Spanned;
 
 use super::diag::{Diagnostics, SourceFile};
 use super::parse::{cue_parts, deserialize, deserialize_part, suggest};
-use super::raw::{
-    Num, RawCeremony, RawCue, RawLayerTarget, RawLight, RawLightTarget, RawRig, RawScene, Str,
-};
+use super::raw::{Num, RawCeremony, RawCue, RawLayerTarget, RawLightTarget, RawRig, RawScene, Str};
 use crate::audio::probe::{ProbeError, SoundInfo, probe_file};
 use crate::command::Command;
 use crate::files;
-use crate::lights::options::ShellyComponent;
 use crate::lights::target::{Effect, LightColor, LightTarget};
 use crate::model::{
-    Advance, AudioSettings, Ceremony, Cue, DEVICE_CURVES, DRIVERS, GroupDef, LayerCue, LayerDef,
-    LayerPatch, LightCue, LightDef, LightOptionsDef, MqttSettings, OneShot, Phase, RemoteAction,
-    RemoteDef, Rig, Scene, Source,
+    Advance, AudioSettings, Ceremony, Cue, GroupDef, LayerCue, LayerDef, LayerPatch, LightCue,
+    LightDef, MqttSettings, OneShot, Phase, RemoteAction, RemoteDef, Rig, Scene, Source,
 };
 use crate::tween::Curve;
 use crate::units::{Decibels, format_duration, parse_duration};
+
+mod light;
+
+use light::resolve_light;
 
 /// Default window in which a repeated command counts once.
 pub const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(1500);
@@ -722,6 +722,7 @@ fn resolve_rig(ctx: &mut Ctx<'_>, raw: RawRig, path: &Path) -> Option<Rig> {
         Some(a) => AudioSettings {
             output: a
                 .output
+                .inspect(|o| check_output(ctx, o))
                 .map_or_else(|| "default".to_owned(), Spanned::into_inner),
             buffer: match &a.buffer {
                 Some(b) => {
@@ -869,24 +870,17 @@ fn rel(base_file: &Path, p: &str) -> PathBuf {
         .map_or_else(|| PathBuf::from(p), |d| d.join(p))
 }
 
+/// The broker URL, read by the same parser `run` uses ([`crate::mqtt::connection::Broker`]).
 fn check_broker(ctx: &mut Ctx<'_>, b: &Str) {
-    let url = b.get_ref();
-    let rest = url
-        .strip_prefix("mqtt://")
-        .or_else(|| url.strip_prefix("mqtts://"));
-    let ok = rest.is_some_and(|r| {
-        let host_port = r.trim_end_matches('/');
-        let (host, port) = match host_port.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (host_port, None),
-        };
-        !host.is_empty() && port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0))
-    });
-    if !ok {
-        ctx.error(
-            b.span(),
-            format!("invalid broker URL `{url}`: write it as \"mqtt://host:port\" or \"mqtts://host:port\""),
-        );
+    if let Err(why) = crate::mqtt::connection::Broker::parse(b.get_ref()) {
+        ctx.error(b.span(), why.to_string());
+    }
+}
+
+/// The audio output, read by the same parser `run` uses ([`crate::audio::OutputSpec`]).
+fn check_output(ctx: &mut Ctx<'_>, o: &Str) {
+    if let Err(why) = crate::audio::OutputSpec::parse(o.get_ref()) {
+        ctx.error(o.span(), why.to_string());
     }
 }
 
@@ -905,203 +899,6 @@ fn unknown_name(ctx: &mut Ctx<'_>, s: &Str, what: &str, known: &[&str]) {
         ),
     };
     ctx.error(s.span(), msg);
-}
-
-fn resolve_light(ctx: &mut Ctx<'_>, name: &Str, raw: &RawLight) -> LightDef {
-    let driver = match &raw.driver {
-        Some(d) => ctx.one_of(d, "driver", &DRIVERS).unwrap_or("template"),
-        None => {
-            ctx.error(
-                name.span(),
-                format!(
-                    "light `{}` has no `driver`; expected one of {}",
-                    name.get_ref(),
-                    DRIVERS.map(|d| format!("`{d}`")).join(", ")
-                ),
-            );
-            "template"
-        }
-    };
-    let address = match &raw.address {
-        Some(a) => match crate::mqtt::topics::check_address(a.get_ref()) {
-            Ok(()) => a.get_ref().clone(),
-            Err(why) => {
-                ctx.error(a.span(), why);
-                String::new()
-            }
-        },
-        None => {
-            ctx.error(
-                name.span(),
-                format!("light `{}` has no `address`", name.get_ref()),
-            );
-            String::new()
-        }
-    };
-    let curve = raw
-        .curve
-        .as_ref()
-        .and_then(|c| ctx.one_of(c, "device curve", &DEVICE_CURVES));
-    let gamma = raw.gamma.as_ref().and_then(|g| {
-        if curve != Some("gamma") {
-            ctx.error(g.span(), "`gamma` only applies with `curve = \"gamma\"`");
-        }
-        ctx.range(g, "gamma", 1.0, 4.0).map(|v| v as f32)
-    });
-    let kelvin_range = raw.kelvin_range.as_ref().and_then(|r| {
-        let [lo, hi] = *r.get_ref();
-        if (1000..=10000).contains(&lo) && (1000..=10000).contains(&hi) && lo < hi {
-            Some((lo as u16, hi as u16))
-        } else {
-            ctx.error(
-                r.span(),
-                "`kelvin_range` must be [low, high] with 1000 <= low < high <= 10000",
-            );
-            None
-        }
-    });
-    let generation = raw.generation.as_ref().and_then(|g| {
-        if driver != "shelly" {
-            ctx.error(g.span(), "`generation` only applies to the `shelly` driver");
-        }
-        match *g.get_ref() {
-            1 => Some(1),
-            2 => Some(2),
-            other => {
-                ctx.error(
-                    g.span(),
-                    format!("`generation` is {other}; Shelly devices are 1 or 2"),
-                );
-                None
-            }
-        }
-    });
-    let component = raw.component.as_ref().and_then(|c| {
-        if driver != "shelly" {
-            ctx.error(c.span(), "`component` only applies to the `shelly` driver");
-        }
-        let name = ctx.one_of(c, "Shelly component", &["light", "cct", "rgb"])?;
-        Some(match name {
-            "cct" => ShellyComponent::Cct,
-            "rgb" => ShellyComponent::Rgb,
-            _ => ShellyComponent::Light,
-        })
-    });
-    if driver == "ha-json"
-        && let Some(a) = &raw.address
-        && let Some(why) = esphome_topic_problem(a.get_ref())
-    {
-        ctx.error(a.span(), why);
-    }
-    for (key, present, wanted) in [
-        ("kelvin_as_rgb", raw.kelvin_as_rgb.is_some(), "wled"),
-        ("topic", raw.topic.is_some(), "template"),
-        ("payload", raw.payload.is_some(), "template"),
-        ("base_topic", raw.base_topic.is_some(), "zigbee2mqtt"),
-        (
-            "brightness_scale",
-            raw.brightness_scale.is_some(),
-            "ha-json",
-        ),
-        (
-            "color_temp_kelvin",
-            raw.color_temp_kelvin.is_some(),
-            "ha-json",
-        ),
-    ] {
-        if present && driver != wanted {
-            ctx.error(
-                name.span(),
-                format!(
-                    "light `{}`: `{key}` only applies to the `{wanted}` driver",
-                    name.get_ref()
-                ),
-            );
-        }
-    }
-    if let Some(d) = raw.driver.as_ref().filter(|d| d.get_ref() == "template")
-        && (raw.topic.is_none() || raw.payload.is_none())
-    {
-        ctx.error(
-            d.span(),
-            "the `template` driver needs `topic` and `payload` templates",
-        );
-    }
-    LightDef {
-        name: name.get_ref().clone(),
-        driver: driver.to_owned(),
-        address,
-        options: LightOptionsDef {
-            native_fade: raw.native_fade,
-            max_fade: raw
-                .max_fade
-                .as_ref()
-                .and_then(|d| ctx.positive(d, "max_fade")),
-            min_level: raw
-                .min_level
-                .as_ref()
-                .and_then(|n| ctx.range(n, "min_level", 0.0, 0.5))
-                .map(|v| v as f32),
-            curve: curve.map(str::to_owned),
-            gamma,
-            kelvin_range,
-            max_rate: raw
-                .max_rate
-                .as_ref()
-                .and_then(|n| ctx.range(n, "max_rate", 0.05, 20.0))
-                .map(|v| v as f32),
-            split_color: raw.split_color,
-            group: raw.group,
-            base_topic: raw.base_topic.as_ref().map(|s| s.get_ref().clone()),
-            generation,
-            component,
-            kelvin_as_rgb: raw.kelvin_as_rgb,
-            channel: raw.channel.as_ref().and_then(|c| {
-                let v = *c.get_ref();
-                if (0..=7).contains(&v) {
-                    Some(v as u8)
-                } else {
-                    ctx.error(c.span(), format!("`channel` is {v}, outside 0..=7"));
-                    None
-                }
-            }),
-            brightness_scale: raw.brightness_scale.as_ref().and_then(|b| {
-                let v = *b.get_ref();
-                if (1..=65535).contains(&v) {
-                    Some(v as u32)
-                } else {
-                    ctx.error(
-                        b.span(),
-                        format!("`brightness_scale` is {v}, outside 1..=65535"),
-                    );
-                    None
-                }
-            }),
-            color_temp_kelvin: raw.color_temp_kelvin,
-            topic: raw.topic.as_ref().map(|s| s.get_ref().clone()),
-            payload: raw.payload.as_ref().map(|s| s.get_ref().clone()),
-        },
-    }
-}
-
-/// Why an `ha-json` address cannot be a light's command topic, if it cannot: ESPHome reads
-/// commands on `<prefix>/light/<object_id>/command` and publishes its state on `…/state`
-/// (ESPHome MQTT client component, <https://esphome.io/components/mqtt/>: "command topic"
-/// defaults to `<TOPIC_PREFIX>/<COMPONENT_TYPE>/<COMPONENT_NAME>/command`).
-fn esphome_topic_problem(address: &str) -> Option<String> {
-    let parts: Vec<&str> = address.split('/').collect();
-    let esphome_base = parts.len() == 3 && parts[1] == "light";
-    if esphome_base {
-        return Some(format!(
-            "`{address}` is where ESPHome's light lives, not where it reads commands: write \"{address}/command\""
-        ));
-    }
-    if let Some(base) = address.strip_suffix("/state") {
-        return Some(format!(
-            "`{address}` is a state topic, which the light publishes and never reads: write its command topic, such as \"{base}/command\""
-        ));
-    }
-    None
 }
 
 /// Scenes with more cues than this are read a cue at a time ([`Loader::scene_in_parts`]).
