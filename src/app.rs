@@ -23,7 +23,7 @@ use crate::clock::Clock;
 use crate::command::Command;
 use crate::config;
 use crate::lights::controller::LightController;
-use crate::lights::rig::{RigLightError, light_specs};
+use crate::lights::rig::light_specs;
 use crate::lights::{LightTarget, Publish};
 use crate::model::{MqttSettings, Rig};
 use crate::mqtt::bus::BusMsg;
@@ -82,9 +82,6 @@ pub enum AppError {
     /// The MQTT connection could not be set up (credentials, TLS, URL).
     #[error(transparent)]
     Mqtt(#[from] ConnectionError),
-    /// A rig light cannot be driven.
-    #[error(transparent)]
-    Light(#[from] RigLightError),
     /// A one-shot MQTT client failed.
     #[error(transparent)]
     Client(#[from] ClientError),
@@ -436,7 +433,7 @@ pub fn lights_test(light: &str, net: &NetArgs, force: bool) -> Result<(), AppErr
         trouble: None,
     };
     let broker = config.broker.to_string();
-    let specs = light_specs(&rig)?;
+    let specs = light_specs(&rig);
     let (status, state) = current_thread()?.block_on(crate::guard::room(
         &config.broker,
         &config.settings,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::command::Command;
+use crate::lights::options::LightOptions;
 use crate::lights::target::{Effect, LightColor, LightTarget};
 use crate::tween::Curve;
 use crate::units::Decibels;
@@ -83,67 +84,16 @@ pub struct LayerDef {
     pub duck: Option<Decibels>,
 }
 
-/// The driver families sanctum speaks.
-pub const DRIVERS: [&str; 6] = [
-    "zigbee2mqtt",
-    "tasmota",
-    "shelly",
-    "ha-json",
-    "wled",
-    "template",
-];
-
-/// Device curves a light may declare.
-pub const DEVICE_CURVES: [&str; 3] = ["cie", "linear", "gamma"];
-
 /// A light in the room.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LightDef {
     /// Name used by scenes.
     pub name: String,
-    /// One of [`DRIVERS`].
-    pub driver: String,
     /// Device address (friendly name, topic, device id…), as the driver understands it.
     pub address: String,
-    /// Per-light options; `None` means the driver's default.
-    pub options: LightOptionsDef,
-}
-
-/// Per-light options as written in the rig (driver defaults apply to what is missing).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct LightOptionsDef {
-    /// Whether the device fades natively.
-    pub native_fade: Option<bool>,
-    /// Longest native fade the device runs.
-    pub max_fade: Option<Duration>,
-    /// First visibly-on device level (0..1).
-    pub min_level: Option<f32>,
-    /// One of [`DEVICE_CURVES`].
-    pub curve: Option<String>,
-    /// Exponent for the `gamma` curve.
-    pub gamma: Option<f32>,
-    /// Supported colour temperatures in kelvin.
-    pub kelvin_range: Option<(u16, u16)>,
-    /// Maximum messages per second to this device.
-    pub max_rate: Option<f32>,
-    /// Send brightness and colour in separate messages.
-    pub split_color: Option<bool>,
-    /// The address is a Zigbee group (slower message budget).
-    pub group: Option<bool>,
-    /// Zigbee2MQTT base topic.
-    pub base_topic: Option<String>,
-    /// Shelly generation (1 or 2).
-    pub generation: Option<u8>,
-    /// Device channel (Shelly).
-    pub channel: Option<u8>,
-    /// Brightness scale for `ha-json`.
-    pub brightness_scale: Option<u32>,
-    /// `ha-json` colour temperature in kelvin instead of mireds.
-    pub color_temp_kelvin: Option<bool>,
-    /// Topic template (`template` driver).
-    pub topic: Option<String>,
-    /// Payload template (`template` driver).
-    pub payload: Option<String>,
+    /// Driver, its settings and the device's options, resolved from the rig with the
+    /// driver's defaults for what it leaves out.
+    pub options: LightOptions,
 }
 
 /// A named group of lights.

@@ -195,6 +195,39 @@ impl fmt::Display for Decibels {
     }
 }
 
+/// The sRGB tint (also the white point an RGB-only light shows for a colour temperature) of black-body light at `k` kelvin: deep amber at 1800 K, warm at 2700 K,
+/// pale near 6500 K. Tanner Helland's fit to the CIE 1964 black-body colours, good from 1000 K
+/// to 40 000 K, which is all a bulb offers.
+#[must_use]
+pub fn kelvin_rgb(k: u16) -> [u8; 3] {
+    let t = f64::from(k.clamp(1000, 40_000)) / 100.0;
+    let red = if t <= 66.0 {
+        255.0
+    } else {
+        329.698_727_446 * (t - 60.0).powf(-0.133_204_759_2)
+    };
+    let green = if t <= 66.0 {
+        99.470_802_586_1 * t.ln() - 161.119_568_166_1
+    } else {
+        288.122_169_528_3 * (t - 60.0).powf(-0.075_514_849_2)
+    };
+    let blue = if t >= 66.0 {
+        255.0
+    } else if t <= 19.0 {
+        0.0
+    } else {
+        138.517_731_223_1 * (t - 10.0).ln() - 305.044_792_730_7
+    };
+    [channel(red), channel(green), channel(blue)]
+}
+
+pub(crate) fn channel(v: f64) -> u8 {
+    // Clamped to 0..=255 first, so the cast cannot truncate or wrap.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let byte = v.clamp(0.0, 255.0).round() as u8;
+    byte
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

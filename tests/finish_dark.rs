@@ -37,7 +37,7 @@ fn demo_without_fade_out(dir: &Path) -> PathBuf {
         )
         .replace(
             "[groups]",
-            "[lights.esp]\ndriver = \"ha-json\"\naddress = \"esp/light/altar\"\n\n[groups]",
+            "[lights.esp]\ndriver = \"ha-json\"\naddress = \"esp/light/altar/command\"\n\n[groups]",
         );
     assert!(rig.contains("\"esp\"]"), "the demo rig changed: {rig}");
     write(&ceremony.join("rig.toml"), &rig);
@@ -65,7 +65,7 @@ const LIGHT_TOPICS: [&str; 5] = [
     "cmnd/demo_lamp/",
     "wled/demo/api",
     "shellyduo-demo/rpc",
-    "esp/light/altar",
+    "esp/light/altar/command",
 ];
 
 #[test]

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use mqtt_support::{BusThread, Mosquitto, Msg, Recorder, json, says, spec};
 use sanctum::lights::curve::DeviceCurve;
+use sanctum::lights::options::{DriverSettings, ShellyComponent, ShellyGen};
 use sanctum::lights::target::{Effect, LightTarget};
-use sanctum::model::LightOptionsDef;
 use sanctum::mqtt::bus::BusMsg;
 use sanctum::tween::Curve;
 
@@ -43,7 +43,7 @@ fn brightness(m: &Msg) -> Option<f64> {
 }
 
 fn all_drivers() -> Vec<(&'static str, sanctum::lights::controller::LightSpec)> {
-    let d = LightOptionsDef::default;
+    let d = || None;
     vec![
         ("zigbee2mqtt/bulb_z/set", spec("zigbee2mqtt", "bulb_z", d())),
         ("cmnd/lamp_t/Backlog", spec("tasmota", "lamp_t", d())),
@@ -56,10 +56,12 @@ fn all_drivers() -> Vec<(&'static str, sanctum::lights::controller::LightSpec)> 
             spec(
                 "shelly",
                 "shelly2",
-                LightOptionsDef {
-                    generation: Some(2),
-                    ..d()
-                },
+                Some(DriverSettings::Shelly {
+                    generation: ShellyGen::Gen2,
+                    channel: 0,
+                    component: ShellyComponent::Light,
+                    src: "sanctum".into(),
+                }),
             ),
         ),
         ("esp/desk/set", spec("ha-json", "esp/desk/set", d())),
@@ -69,11 +71,10 @@ fn all_drivers() -> Vec<(&'static str, sanctum::lights::controller::LightSpec)> 
             spec(
                 "template",
                 "tmpl",
-                LightOptionsDef {
-                    topic: Some("home/{address}/set".into()),
-                    payload: Some(r#"{"state":"{state}","brightness":{level_255}}"#.into()),
-                    ..d()
-                },
+                Some(DriverSettings::Template {
+                    topic: "home/{address}/set".into(),
+                    payload: r#"{"state":"{state}","brightness":{level_255}}"#.into(),
+                }),
             ),
         ),
     ]
@@ -177,13 +178,7 @@ fn ten_candles_for_a_minute_stay_within_rate_limits() {
     let broker = Mosquitto::start();
     let rec = Recorder::new(broker.port, &["zigbee2mqtt/#"]);
     let specs: Vec<_> = (0..10)
-        .map(|i| {
-            spec(
-                "zigbee2mqtt",
-                &format!("candle{i}"),
-                LightOptionsDef::default(),
-            )
-        })
+        .map(|i| spec("zigbee2mqtt", &format!("candle{i}"), None))
         .collect();
     // 60 s of engine time in 12 s of real time.
     let speed = 5.0;
@@ -259,18 +254,17 @@ fn after_a_broker_restart_every_light_holds_its_current_target() {
         &["zigbee2mqtt/#", "home/#", "sanctum/#"],
         Some("restart-recorder"),
     );
-    let d = LightOptionsDef::default;
+    let d = || None;
     let specs = vec![
         spec("zigbee2mqtt", "z1", d()),
         spec("zigbee2mqtt", "z2", d()),
         spec(
             "template",
             "soft",
-            LightOptionsDef {
-                topic: Some("home/{address}/set".into()),
-                payload: Some(r#"{"brightness":{level_255}}"#.into()),
-                ..d()
-            },
+            Some(DriverSettings::Template {
+                topic: "home/{address}/set".into(),
+                payload: r#"{"brightness":{level_255}}"#.into(),
+            }),
         ),
     ];
     let mut bus = BusThread::start(broker.port, "restart", specs.clone(), 1.0);

@@ -121,9 +121,16 @@ pub fn check(paths: &[PathBuf], rig: Option<&Path>) -> CheckReport {
     report
 }
 
+/// Checks one scene on its own. If a `ceremony.toml` in its folder or a parent names it (see
+/// [`ceremony_naming`]), the scene is checked as that ceremony plays it: with the ceremony's
+/// rig and `sounds =` folder. Otherwise the rig and `sounds/` are the nearest ones.
 fn check_loose_scene(loader: &mut Loader, scene: &Path, rig: Option<&Path>) {
     let dir = scene.parent().unwrap_or(Path::new(".")).to_owned();
-    let rig_path = rig.map(Path::to_owned).or_else(|| find_rig(&dir));
+    let owner = ceremony_naming(scene);
+    let rig_path = rig
+        .map(Path::to_owned)
+        .or_else(|| owner.as_ref().and_then(|o| o.rig.clone()))
+        .or_else(|| find_rig(owner.as_ref().map_or(&dir, |o| &o.dir)));
     let Some(rig_path) = rig_path else {
         let file = Arc::new(SourceFile::new(scene.to_owned(), String::new()));
         loader.diags.error(
@@ -136,8 +143,70 @@ fn check_loose_scene(loader: &mut Loader, scene: &Path, rig: Option<&Path>) {
     let Some(rig) = loader.rig(&rig_path) else {
         return;
     };
-    let sounds = find_sounds(&dir).unwrap_or_else(|| dir.join("sounds"));
+    let sounds = match owner {
+        Some(Owner {
+            sounds: Some(sounds),
+            ..
+        }) => sounds,
+        Some(Owner { dir: cdir, .. }) => find_sounds(&cdir).unwrap_or_else(|| cdir.join("sounds")),
+        None => find_sounds(&dir).unwrap_or_else(|| dir.join("sounds")),
+    };
     loader.scene(scene, &rig, &sounds);
+}
+
+/// The ceremony a lone scene belongs to: its folder, and the `rig =` and `sounds =` it names
+/// (resolved against that folder; `None` when it names none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Owner {
+    dir: PathBuf,
+    rig: Option<PathBuf>,
+    sounds: Option<PathBuf>,
+}
+
+/// The nearest ceremony that names `scene` in one of its phases: `ceremony.toml` in the
+/// scene's folder, then in each parent folder, and at each level also in the folders right
+/// below it (so a scene shared from `scenes/shared/` is found by `scenes/rite/ceremony.toml`).
+/// A ceremony that does not parse is skipped here; checking it reports why.
+fn ceremony_naming(scene: &Path) -> Option<Owner> {
+    let target = scene.canonicalize().ok()?;
+    let start = target.parent()?.to_owned();
+    for dir in start.ancestors() {
+        let mut candidates = vec![dir.join("ceremony.toml")];
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            let mut below: Vec<PathBuf> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.path().join("ceremony.toml"))
+                .collect();
+            below.sort();
+            candidates.extend(below);
+        }
+        for path in candidates {
+            if let Some(owner) = names_scene(&path, &target) {
+                return Some(owner);
+            }
+        }
+    }
+    None
+}
+
+/// The ceremony at `path`, if it is one and one of its phases plays `scene` (canonical).
+fn names_scene(path: &Path, scene: &Path) -> Option<Owner> {
+    if !path.is_file() {
+        return None;
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    let raw: raw::RawCeremony = toml::from_str(&text).ok()?;
+    let dir = path.parent()?.to_owned();
+    let plays = raw.phase.iter().any(|p| {
+        dir.join(p.scene.get_ref())
+            .canonicalize()
+            .is_ok_and(|c| c == scene)
+    });
+    plays.then(|| Owner {
+        rig: raw.rig.as_ref().map(|r| dir.join(r.get_ref())),
+        sounds: raw.sounds.as_ref().map(|s| dir.join(s.get_ref())),
+        dir,
+    })
 }
 
 /// Every `.toml` below `dir`, following links to folders but entering each folder once (a

@@ -118,8 +118,13 @@ pub enum DriverSettings {
         /// Send `color_temp` in kelvin instead of mireds (HA `color_temp_kelvin`, default false).
         color_temp_kelvin: bool,
     },
-    /// WLED: no extra settings (the address is the device topic, e.g. `wled/kitchen`).
-    Wled,
+    /// WLED (the address is the device topic, e.g. `wled/kitchen`).
+    Wled {
+        /// Send colour temperatures as their white point in RGB (`seg.col`) instead of
+        /// `seg.cct`, for RGB-only strips, which ignore `cct` (WLED JSON API, `seg.cct`
+        /// applies to white channels only). Default false.
+        kelvin_as_rgb: bool,
+    },
     /// Topic and payload templates, expanded by substitution.
     ///
     /// Placeholders (anything else in braces is rejected by [`check_template`]):
@@ -147,7 +152,7 @@ impl DriverSettings {
             Self::Tasmota => DriverKind::Tasmota,
             Self::Shelly { .. } => DriverKind::Shelly,
             Self::HaJson { .. } => DriverKind::HaJson,
-            Self::Wled => DriverKind::Wled,
+            Self::Wled { .. } => DriverKind::Wled,
             Self::Template { .. } => DriverKind::Template,
         }
     }
@@ -170,7 +175,9 @@ impl DriverSettings {
                 brightness_scale: 255,
                 color_temp_kelvin: false,
             },
-            DriverKind::Wled => Self::Wled,
+            DriverKind::Wled => Self::Wled {
+                kelvin_as_rgb: false,
+            },
             DriverKind::Template => Self::Template {
                 topic: "{address}/set".to_owned(),
                 payload: r#"{"state":"{state}","brightness":{level_255}}"#.to_owned(),
@@ -205,6 +212,27 @@ pub struct LightOptions {
     pub group: bool,
 }
 
+/// Gen1 `transition`: 0–5000 ms (Shelly Gen1 API, `/light/{index}`; home-assistant/core
+/// `shelly/const.py` `BLOCK_MAX_TRANSITION_TIME_MS = 5000`).
+pub const SHELLY_GEN1_MAX_FADE: Duration = Duration::from_secs(5);
+/// Gen2+ `transition_duration`: seconds, 0.5–10800 (Shelly Gen2 API, `Light.Set`, `CCT.Set`,
+/// `RGB.Set`; the bounds as home-assistant/core `shelly/const.py` records them next to
+/// `RPC_MIN_TRANSITION_TIME_SEC = 0.5`: "max=10800").
+pub const SHELLY_GEN2_MAX_FADE: Duration = Duration::from_secs(10_800);
+/// Gen2+ shortest `transition_duration`.
+pub const SHELLY_GEN2_MIN_FADE: Duration = Duration::from_millis(500);
+
+/// The longest native fade of a Shelly, by API generation (see the two constants).
+fn shelly_max_fade(driver: &DriverSettings) -> Duration {
+    match driver {
+        DriverSettings::Shelly {
+            generation: ShellyGen::Gen2,
+            ..
+        } => SHELLY_GEN2_MAX_FADE,
+        _ => SHELLY_GEN1_MAX_FADE,
+    }
+}
+
 /// Default sustained rate for one bulb: ≈1 unicast command/s (reference §2.1).
 pub const BULB_MAX_RATE: f32 = 1.0;
 /// Default sustained rate for a group: ≤1 group command per ~2 s (reference §2.1).
@@ -218,7 +246,7 @@ impl LightOptions {
     /// | zigbee2mqtt | yes, 6553.5 s (ZCL tenths, u16) | 1/254 | CIE | 2200–6500 (≈454–153 mired) |
     /// | tasmota | yes, 20 s (`Speed2 40`) | 1 % | linear (`LedTable` gamma) | 2000–6500 (`CT` 500–153) |
     /// | shelly gen1 | yes, 5 s (`transition` ≤ 5000 ms) | 1 % | CIE (undocumented) | 2700–6500 (Duo) |
-    /// | shelly gen2 | yes, 5 s (limit unverified, so gen1's) | 1 % | CIE | 2700–6500 |
+    /// | shelly gen2+ | yes, 10800 s (`transition_duration` s, 0.5–10800) | 1 % | CIE | 2700–6500 |
     /// | ha-json | yes, 3600 s (ESPHome: ms) | 1/255 | linear (ESPHome gamma 2.8) | 2000–6500 |
     /// | wled | yes, 6553.5 s (`tt` ×100 ms, u16) | 1/255 | CIE (gamma off) | 1900–10091 |
     /// | template | no | 1 % | CIE | 2000–6500 |
@@ -254,7 +282,13 @@ impl LightOptions {
                 (2200, 6500),
             ),
             DriverKind::Tasmota => (true, secs(20), 0.01, DeviceCurve::Linear, (2000, 6500)),
-            DriverKind::Shelly => (true, secs(5), 0.01, DeviceCurve::Cie, (2700, 6500)),
+            DriverKind::Shelly => (
+                true,
+                shelly_max_fade(&driver),
+                0.01,
+                DeviceCurve::Cie,
+                (2700, 6500),
+            ),
             DriverKind::HaJson => (
                 true,
                 secs(3600),
@@ -456,6 +490,10 @@ mod tests {
         assert_eq!(
             LightOptions::defaults(DriverKind::Shelly).max_native_fade,
             Duration::from_secs(5)
+        );
+        assert_eq!(
+            LightOptions::shelly(ShellyGen::Gen2, 0, ShellyComponent::Cct).max_native_fade,
+            Duration::from_secs(10_800)
         );
         assert_eq!(
             LightOptions::defaults(DriverKind::HaJson).curve,

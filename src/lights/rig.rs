@@ -1,201 +1,77 @@
-//! Builds the light controller's [`LightSpec`]s from the rig's lights: maps every option a
-//! rig file may set (`RawLight` in `config::raw`) onto [`LightOptions`], with the driver's
-//! defaults for what the rig leaves out. Pure; it must not read files, validate TOML (that is
-//! `config`) or encode payloads.
+//! Builds the light controller's [`LightSpec`]s from the rig's lights, in the rig's order (so
+//! engine light indices match). The options are already typed and checked by `config`; this
+//! only pairs each with its address. Pure; it must not read files or encode payloads.
 
 use super::controller::LightSpec;
-use super::curve::DeviceCurve;
-use super::options::{
-    DriverKind, DriverSettings, LightOptions, OptionsError, ShellyComponent, ShellyGen,
-};
-use crate::model::{LightDef, Rig};
+use crate::model::Rig;
 
-/// Exponent used when a rig says `curve = "gamma"` without `gamma`.
-pub const DEFAULT_GAMMA: f32 = 2.2;
-
-/// Why a rig light cannot be driven.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum RigLightError {
-    /// The driver name is not one sanctum speaks.
-    #[error("failed to set up light `{light}`: unknown driver `{driver}`")]
-    UnknownDriver {
-        /// Light name.
-        light: String,
-        /// Driver as written.
-        driver: String,
-    },
-    /// The device curve name is unknown.
-    #[error("failed to set up light `{light}`: unknown device curve `{curve}`")]
-    UnknownCurve {
-        /// Light name.
-        light: String,
-        /// Curve as written.
-        curve: String,
-    },
-    /// The options make no sense for the driver.
-    #[error("failed to set up light `{light}`: {why}")]
-    Options {
-        /// Light name.
-        light: String,
-        /// What is wrong.
-        why: OptionsError,
-    },
-}
-
-/// The options for one rig light: driver defaults, then every option the rig sets.
-///
-/// `group = true` lowers the rate to the group default unless the rig also sets `max_rate`,
-/// which then wins. Shelly lights use the `Light` component (dimmer or white; the Duo's
-/// colour temperature rides along on gen1).
-///
-/// # Errors
-/// Returns a [`RigLightError`] for an unknown driver or curve, or options that fail
-/// [`LightOptions::validate`].
-pub fn light_options(def: &LightDef) -> Result<LightOptions, RigLightError> {
-    let kind = DriverKind::from_name(&def.driver).ok_or_else(|| RigLightError::UnknownDriver {
-        light: def.name.clone(),
-        driver: def.driver.clone(),
-    })?;
-    let o = &def.options;
-    let driver = match (DriverSettings::defaults(kind), kind) {
-        (DriverSettings::Zigbee2Mqtt { base_topic }, _) => DriverSettings::Zigbee2Mqtt {
-            base_topic: o.base_topic.clone().unwrap_or(base_topic),
-        },
-        (
-            DriverSettings::Shelly {
-                generation,
-                channel,
-                src,
-                ..
-            },
-            _,
-        ) => DriverSettings::Shelly {
-            generation: match o.generation {
-                Some(2) => ShellyGen::Gen2,
-                Some(_) => ShellyGen::Gen1,
-                None => generation,
-            },
-            channel: o.channel.unwrap_or(channel),
-            component: ShellyComponent::Light,
-            src,
-        },
-        (
-            DriverSettings::HaJson {
-                brightness_scale,
-                color_temp_kelvin,
-            },
-            _,
-        ) => DriverSettings::HaJson {
-            brightness_scale: o
-                .brightness_scale
-                .map_or(brightness_scale, |s| u16::try_from(s).unwrap_or(u16::MAX)),
-            color_temp_kelvin: o.color_temp_kelvin.unwrap_or(color_temp_kelvin),
-        },
-        (DriverSettings::Template { topic, payload }, _) => DriverSettings::Template {
-            topic: o.topic.clone().unwrap_or(topic),
-            payload: o.payload.clone().unwrap_or(payload),
-        },
-        (other, _) => other,
-    };
-    let mut opts = LightOptions::with_driver(driver);
-    if o.group == Some(true) {
-        opts = opts.as_group();
-    }
-    if let Some(native) = o.native_fade {
-        opts.native_fade = native;
-    }
-    if let Some(max) = o.max_fade {
-        opts.max_native_fade = max;
-    }
-    if let Some(min) = o.min_level {
-        opts.min_level = min;
-    }
-    if let Some(curve) = &o.curve {
-        opts.curve = match curve.as_str() {
-            "cie" => DeviceCurve::Cie,
-            "linear" => DeviceCurve::Linear,
-            "gamma" => DeviceCurve::Gamma(o.gamma.unwrap_or(DEFAULT_GAMMA)),
-            other => {
-                return Err(RigLightError::UnknownCurve {
-                    light: def.name.clone(),
-                    curve: other.to_owned(),
-                });
-            }
-        };
-    }
-    if let Some(range) = o.kelvin_range {
-        opts.kelvin_range = range;
-    }
-    if let Some(rate) = o.max_rate {
-        opts.max_rate = rate;
-    }
-    if let Some(split) = o.split_color {
-        opts.split_color = split;
-    }
-    opts.validate().map_err(|why| RigLightError::Options {
-        light: def.name.clone(),
-        why,
-    })?;
-    Ok(opts)
-}
-
-/// One [`LightSpec`] per rig light, in the rig's order (so engine light indices match).
-///
-/// # Errors
-/// The first light that cannot be set up, see [`light_options`].
-pub fn light_specs(rig: &Rig) -> Result<Vec<LightSpec>, RigLightError> {
+/// One [`LightSpec`] per rig light, in the rig's order.
+#[must_use]
+pub fn light_specs(rig: &Rig) -> Vec<LightSpec> {
     rig.lights
         .iter()
-        .map(|def| {
-            Ok(LightSpec {
-                address: def.address.clone(),
-                options: light_options(def)?,
-            })
+        .map(|def| LightSpec {
+            address: def.address.clone(),
+            options: def.options.clone(),
         })
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
     use std::time::Duration;
 
     use super::*;
-    use crate::model::LightOptionsDef;
+    use crate::config::{Loader, SourceFile};
+    use crate::lights::curve::DeviceCurve;
+    use crate::lights::options::{
+        DriverKind, DriverSettings, LightOptions, ShellyComponent, ShellyGen,
+    };
 
-    fn def(driver: &str, options: LightOptionsDef) -> LightDef {
-        LightDef {
-            name: "l".into(),
-            driver: driver.into(),
-            address: "addr".into(),
-            options,
+    /// The options of the one light in a rig whose `[lights.l]` table is `light`.
+    fn options(light: &str) -> Result<LightOptions, String> {
+        let text = format!("room = \"r\"\n\n[lights.l]\n{light}\n");
+        let mut loader = Loader::new();
+        let file = Arc::new(SourceFile::new(std::path::PathBuf::from("rig.toml"), text));
+        match loader.rig_source(file) {
+            Some(rig) if loader.diags.is_empty() => Ok(rig.lights[0].options.clone()),
+            _ => Err(loader.diags.to_string()),
         }
     }
 
     #[test]
     fn missing_options_take_driver_defaults() {
         for (kind, name) in DriverKind::ALL.iter().zip(DriverKind::NAMES) {
-            let opts = light_options(&def(name, LightOptionsDef::default())).expect("defaults");
+            if *kind == DriverKind::Template {
+                continue;
+            }
+            let address = if *kind == DriverKind::HaJson {
+                "a/light/b/command"
+            } else {
+                "addr"
+            };
+            let opts = options(&format!("driver = \"{name}\"\naddress = \"{address}\""))
+                .expect("defaults");
             assert_eq!(opts, LightOptions::defaults(*kind), "{name}");
         }
     }
 
     #[test]
     fn every_generic_option_is_mapped() {
-        let opts = light_options(&def(
-            "zigbee2mqtt",
-            LightOptionsDef {
-                native_fade: Some(false),
-                max_fade: Some(Duration::from_secs(7)),
-                min_level: Some(0.05),
-                curve: Some("gamma".into()),
-                gamma: Some(2.8),
-                kelvin_range: Some((2000, 4000)),
-                max_rate: Some(2.5),
-                split_color: Some(true),
-                base_topic: Some("z2m".into()),
-                ..LightOptionsDef::default()
-            },
-        ))
+        let opts = options(
+            r#"driver = "zigbee2mqtt"
+address = "a"
+native_fade = false
+max_fade = "7s"
+min_level = 0.05
+curve = "gamma"
+gamma = 2.8
+kelvin_range = [2000, 4000]
+max_rate = 2.5
+split_color = true
+base_topic = "z2m""#,
+        )
         .expect("valid");
         assert!(!opts.native_fade);
         assert_eq!(opts.max_native_fade, Duration::from_secs(7));
@@ -211,77 +87,46 @@ mod tests {
                 base_topic: "z2m".into()
             }
         );
-        let gamma_default = light_options(&def(
-            "wled",
-            LightOptionsDef {
-                curve: Some("gamma".into()),
-                ..LightOptionsDef::default()
-            },
-        ))
-        .expect("valid");
-        assert_eq!(gamma_default.curve, DeviceCurve::Gamma(DEFAULT_GAMMA));
-        for (name, curve) in [("cie", DeviceCurve::Cie), ("linear", DeviceCurve::Linear)] {
-            let o = light_options(&def(
-                "tasmota",
-                LightOptionsDef {
-                    curve: Some(name.into()),
-                    ..LightOptionsDef::default()
-                },
-            ))
-            .expect("valid");
-            assert_eq!(o.curve, curve);
-        }
+        let gamma = options("driver = \"wled\"\naddress = \"w\"\ncurve = \"gamma\"").expect("ok");
+        assert_eq!(gamma.curve, DeviceCurve::Gamma(2.2));
     }
 
     #[test]
     fn groups_slow_down_unless_the_rate_is_explicit() {
-        let group = LightOptionsDef {
-            group: Some(true),
-            ..LightOptionsDef::default()
-        };
-        let o = light_options(&def("zigbee2mqtt", group.clone())).expect("valid");
+        let o = options("driver = \"zigbee2mqtt\"\naddress = \"g\"\ngroup = true").expect("ok");
         assert!(o.group);
         assert_eq!(o.max_rate, 0.5);
-        let o = light_options(&def(
-            "zigbee2mqtt",
-            LightOptionsDef {
-                max_rate: Some(0.25),
-                ..group
-            },
-        ))
-        .expect("valid");
-        assert!(o.group);
-        assert_eq!(o.max_rate, 0.25);
+        let o = options("driver = \"zigbee2mqtt\"\naddress = \"g\"\ngroup = true\nmax_rate = 0.25")
+            .expect("ok");
+        assert_eq!((o.group, o.max_rate), (true, 0.25));
     }
 
     #[test]
     fn driver_settings_are_mapped() {
-        let shelly = light_options(&def(
-            "shelly",
-            LightOptionsDef {
-                generation: Some(2),
-                channel: Some(3),
-                ..LightOptionsDef::default()
-            },
-        ))
+        let shelly = options(
+            "driver = \"shelly\"\naddress = \"s\"\ngeneration = 2\nchannel = 3\ncomponent = \"cct\"",
+        )
         .expect("valid");
         assert_eq!(
             shelly.driver,
             DriverSettings::Shelly {
                 generation: ShellyGen::Gen2,
                 channel: 3,
-                component: ShellyComponent::Light,
+                component: ShellyComponent::Cct,
                 src: "sanctum".into(),
             }
         );
-        let ha = light_options(&def(
-            "ha-json",
-            LightOptionsDef {
-                brightness_scale: Some(100),
-                color_temp_kelvin: Some(true),
-                ..LightOptionsDef::default()
-            },
-        ))
+        assert_eq!(shelly.max_native_fade, Duration::from_secs(10_800));
+        let wled = options("driver = \"wled\"\naddress = \"w\"\nkelvin_as_rgb = true").expect("ok");
+        assert_eq!(
+            wled.driver,
+            DriverSettings::Wled {
+                kelvin_as_rgb: true
+            }
+        );
+        let ha = options(
+            "driver = \"ha-json\"\naddress = \"h/set\"\nbrightness_scale = 100\ncolor_temp_kelvin = true",
+        )
         .expect("valid");
         assert_eq!(
             ha.driver,
@@ -290,14 +135,9 @@ mod tests {
                 color_temp_kelvin: true
             }
         );
-        let template = light_options(&def(
-            "template",
-            LightOptionsDef {
-                topic: Some("x/{address}".into()),
-                payload: Some("{level_pct}".into()),
-                ..LightOptionsDef::default()
-            },
-        ))
+        let template = options(
+            "driver = \"template\"\naddress = \"t\"\ntopic = \"x/{address}\"\npayload = \"{level_pct}\"",
+        )
         .expect("valid");
         assert_eq!(
             template.driver,
@@ -309,31 +149,41 @@ mod tests {
     }
 
     #[test]
-    fn bad_definitions_are_typed_errors() {
-        let err = light_options(&def("hue", LightOptionsDef::default())).expect_err("driver");
-        insta::assert_snapshot!(err, @"failed to set up light `l`: unknown driver `hue`");
-        let err = light_options(&def(
-            "template",
-            LightOptionsDef {
-                topic: Some("{nope}".into()),
-                ..LightOptionsDef::default()
-            },
-        ))
+    fn bad_definitions_are_errors_at_their_place() {
+        let err = options("driver = \"hue\"\naddress = \"a\"").expect_err("driver");
+        assert!(err.contains("rig.toml:4:10: unknown driver `hue`"), "{err}");
+        let err = options(
+            "driver = \"template\"\naddress = \"t\"\ntopic = \"{nope}\"\npayload = \"{level}\"",
+        )
         .expect_err("template");
-        insta::assert_snapshot!(err, @"failed to set up light `l`: failed to read template `{nope}`: unknown placeholder `{nope}`");
+        assert!(
+            err.contains(
+                "rig.toml:6:9: failed to read template `{nope}`: unknown placeholder `{nope}`"
+            ),
+            "{err}"
+        );
+        let err =
+            options("driver = \"ha-json\"\naddress = \"altar/light/candle\"").expect_err("esphome");
+        assert!(
+            err.contains("write \"altar/light/candle/command\""),
+            "{err}"
+        );
+        let err = options("driver = \"ha-json\"\naddress = \"altar/light/candle/state\"")
+            .expect_err("state topic");
+        assert!(err.contains("is a state topic"), "{err}");
     }
 
     #[test]
     fn the_demo_rig_maps_in_order() {
-        let mut loader = crate::config::Loader::new();
+        let mut loader = Loader::new();
         let rig = loader
             .rig(std::path::Path::new("scenes/demo/rig.toml"))
             .expect("demo rig loads");
-        let specs = light_specs(&rig).expect("demo lights");
+        let specs = light_specs(&rig);
         assert_eq!(specs.len(), rig.lights.len());
         for (spec, def) in specs.iter().zip(&rig.lights) {
             assert_eq!(spec.address, def.address);
-            assert_eq!(spec.options.kind().name(), def.driver);
+            assert_eq!(spec.options, def.options);
         }
     }
 }

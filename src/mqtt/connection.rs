@@ -104,12 +104,29 @@ impl Broker {
             return Err(bad());
         };
         let rest = rest.trim_end_matches('/');
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(':') => (h, p.parse::<u16>().map_err(|_| bad())?),
-            _ => (rest, if tls { 8883 } else { 1883 }),
+        let default_port = if tls { 8883 } else { 1883 };
+        // An IPv6 literal is bracketed (`[::1]:1883`, RFC 3986); anything else has at most
+        // one colon, before the port.
+        let (host, port) = if let Some(inner) = rest.strip_prefix('[') {
+            let (host, after) = inner.split_once(']').ok_or_else(bad)?;
+            let port = match after {
+                "" => default_port,
+                p => p
+                    .strip_prefix(':')
+                    .and_then(|p| p.parse::<u16>().ok())
+                    .ok_or_else(bad)?,
+            };
+            if host.parse::<std::net::Ipv6Addr>().is_err() {
+                return Err(bad());
+            }
+            (host, port)
+        } else {
+            match rest.split_once(':') {
+                Some((h, p)) => (h, p.parse::<u16>().map_err(|_| bad())?),
+                None => (rest, default_port),
+            }
         };
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        if host.is_empty() || host.contains('/') || port == 0 {
+        if host.is_empty() || host.contains(['/', '[', ']']) || port == 0 {
             return Err(bad());
         }
         Ok(Self {
@@ -123,7 +140,11 @@ impl Broker {
 impl std::fmt::Display for Broker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let scheme = if self.tls { "mqtts" } else { "mqtt" };
-        write!(f, "{scheme}://{}:{}", self.host, self.port)
+        if self.host.contains(':') {
+            write!(f, "{scheme}://[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{scheme}://{}:{}", self.host, self.port)
+        }
     }
 }
 
@@ -314,12 +335,20 @@ mod tests {
         let b = Broker::parse("mqtts://broker.lan").expect("ok");
         assert_eq!((b.port, b.tls), (8883, true));
         assert_eq!(Broker::parse("mqtt://h/").expect("ok").port, 1883);
+        let v6 = Broker::parse("mqtt://[::1]:1884").expect("ok");
+        assert_eq!((v6.host.as_str(), v6.port), ("::1", 1884));
+        assert_eq!(v6.to_string(), "mqtt://[::1]:1884");
+        assert_eq!(Broker::parse(&v6.to_string()).expect("round trip"), v6);
         for bad in [
             "http://x",
             "mqtt://",
             "mqtt://h:notaport",
             "mqtt://h:0",
             "h:1883",
+            "mqtt://[::1",
+            "mqtt://::1",
+            "mqtt://[::1]x",
+            "mqtt://[nope]:1883",
         ] {
             assert!(Broker::parse(bad).is_err(), "{bad}");
         }

@@ -17,7 +17,7 @@ use crate::command::Command;
 use crate::instance::Instance;
 use crate::library::Library;
 use crate::lights::controller::LightController;
-use crate::lights::rig::{RigLightError, light_specs};
+use crate::lights::rig::light_specs;
 use crate::model::Rig;
 use crate::mqtt::state;
 use crate::mqtt::{Broker, Bus, BusConfig, ConnectionError, MqttOutput, Router, Topics, client};
@@ -72,9 +72,6 @@ pub enum OpenError {
     /// The MQTT connection could not be set up (credentials, TLS, URL).
     #[error(transparent)]
     Mqtt(#[from] ConnectionError),
-    /// A rig light cannot be driven.
-    #[error(transparent)]
-    Light(#[from] RigLightError),
     /// Signal handlers or threads could not start.
     #[error("failed to start: {0}")]
     Io(#[from] std::io::Error),
@@ -165,7 +162,7 @@ pub async fn open(spec: RoomSpec) -> Result<Opened, OpenError> {
                 instance: Some(instance.clone()),
                 trouble: Some(trouble_tx),
             };
-            let controller = LightController::new(light_specs(&rig)?, seed());
+            let controller = LightController::new(light_specs(&rig), seed());
             // Lights run on real time so that --speed never multiplies bulb rates.
             let bus = Bus::start(config, controller, clock.at_speed(1.0), tx.clone())?;
             let out =

@@ -464,20 +464,18 @@ impl Drop for BusThread {
     }
 }
 
-/// A light spec from a driver name and rig-style options.
+/// A light spec from a driver name with that driver's default options, or with `settings`.
 pub fn spec(
     driver: &str,
     address: &str,
-    options: sanctum::model::LightOptionsDef,
+    settings: Option<sanctum::lights::options::DriverSettings>,
 ) -> sanctum::lights::controller::LightSpec {
-    let def = sanctum::model::LightDef {
-        name: address.to_owned(),
-        driver: driver.to_owned(),
-        address: address.to_owned(),
-        options,
-    };
+    let kind = sanctum::lights::DriverKind::from_name(driver).expect("a driver name");
+    let settings =
+        settings.unwrap_or_else(|| sanctum::lights::options::DriverSettings::defaults(kind));
+    assert_eq!(settings.kind(), kind, "settings for {driver}");
     sanctum::lights::controller::LightSpec {
         address: address.to_owned(),
-        options: sanctum::lights::rig::light_options(&def).expect("valid light"),
+        options: sanctum::lights::LightOptions::with_driver(settings),
     }
 }

@@ -170,7 +170,7 @@ pub fn run(case: &Case, audio: bool) -> Outcome {
     };
     let rig = loaded.rig;
     let mut timeline = Timeline::new(Arc::new(loaded.ceremony), Arc::clone(&rig));
-    let specs = light_specs(&rig).unwrap();
+    let specs = light_specs(&rig);
     let (bus, rx) = BusHandle::detached();
     let mut lights = Lights {
         controller: LightController::new(specs.clone(), SEED),

@@ -4,11 +4,14 @@
 //! - Gen1: `shellies/<id>/light/<ch>/set` (or `color/<ch>/set` for a colour component) ←
 //!   `{"turn":"on","brightness":0–100,"temp":K,"transition":ms}`, transition 0–5000 ms.
 //!   Colour mode uses `red`/`green`/`blue` and `gain` (0–100) for brightness.
-//! - Gen2: `<id>/rpc` ← `{"id":0,"src":"<src>","method":"Light.Set","params":{"id":<ch>,"on":…,
-//!   "brightness":0–100,"transition_duration":s}}`; `CCT.Set` adds `ct` (K), `RGB.Set` adds
-//!   `rgb` `[r,g,b]`. The request `id` is always 0: commands are fire-and-forget and replies
-//!   (to `<src>/rpc`) are not awaited. `RGB.Set`'s field names are not confirmed in the
-//!   reference.
+//! - Gen2+: `<id>/rpc` ← `{"id":0,"src":"<src>","method":"Light.Set","params":{"id":<ch>,
+//!   "on":…,"brightness":0–100,"transition_duration":s}}` (Shelly Gen2 API,
+//!   `ComponentsAndServices/Light`); the rig's `component = "cct"` picks `CCT.Set`, which adds
+//!   `ct` in kelvin (`ComponentsAndServices/CCT`, e.g. the Duo Bulb Gen3), and
+//!   `component = "rgb"` picks `RGB.Set` with `rgb` `[r,g,b]`. `transition_duration` is
+//!   kept within 0.5–10800 s ([`SHELLY_GEN2_MIN_FADE`], [`SHELLY_GEN2_MAX_FADE`]). The
+//!   request `id` is always 0: commands are fire-and-forget and replies (to `<src>/rpc`)
+//!   are not awaited.
 //! - Colours the component cannot show are left out (a plain dimmer gets no `ct`).
 
 use std::time::Duration;
@@ -17,7 +20,10 @@ use serde_json::{Map, Value, json};
 
 use super::{kelvin, rgb, scale, seconds, units};
 use crate::lights::command::{LightCommand, Publish};
-use crate::lights::options::{DriverSettings, LightOptions, ShellyComponent, ShellyGen};
+use crate::lights::options::{
+    DriverSettings, LightOptions, SHELLY_GEN2_MAX_FADE, SHELLY_GEN2_MIN_FADE, ShellyComponent,
+    ShellyGen,
+};
 
 /// Gen1 `transition` limit: 5000 ms.
 const GEN1_MAX_TRANSITION_MS: u32 = 5000;
@@ -119,6 +125,7 @@ fn gen2(
         }
     }
     if let Some(t) = cmd.transition {
+        let t = t.clamp(SHELLY_GEN2_MIN_FADE, SHELLY_GEN2_MAX_FADE);
         params.insert("transition_duration".into(), json!(seconds(t, 3)));
     }
     let frame = json!({"id": 0, "src": src, "method": method, "params": Value::Object(params)});
@@ -142,12 +149,16 @@ mod tests {
         insta::assert_snapshot!(report("shellycolorbulb-DDEEFF", &opts));
     }
 
+    /// Shelly Gen2 API, `ComponentsAndServices/Light` (`Light.Set`, `transition_duration` in
+    /// seconds, 0.5–10800).
     #[test]
     fn snapshot_gen2_dimmer() {
         let opts = LightOptions::shelly(ShellyGen::Gen2, 1, ShellyComponent::Light);
         insta::assert_snapshot!(report("shellyplusdimmer-a8032abe54dc", &opts));
     }
 
+    /// Shelly Gen2 API, `ComponentsAndServices/CCT` (`CCT.Set` with `ct` in kelvin) for a
+    /// tunable-white bulb such as the Duo Bulb Gen3 (`Devices/Gen3/ShellyDuoBulbG3`).
     #[test]
     fn snapshot_gen2_cct() {
         let opts = LightOptions::shelly(ShellyGen::Gen2, 0, ShellyComponent::Cct);
