@@ -81,24 +81,21 @@ fn write_ceremony(dir: &Path) -> std::path::PathBuf {
     );
     for k in 0..CUES {
         let at = FIRST_MS + SPACING_MS * k as u64;
-        let _ = write!(
+        let _ = writeln!(
             scene,
-            "\n[[cue]]\nat = \"{at}ms\"\n[cue.lights.{}]\nlevel = 0.{:02}\nfade = \"2s\"\n",
+            "\n[[cue]]\nat = \"{at}ms\"\n[cue.lights.{}]\nlevel = 0.{:02}\nfade = \"2s\"",
             ["altar", "lamp"][k % 2],
             10 + k % 80
         );
         if k % 3 == 0 {
-            let _ = write!(
+            let _ = writeln!(
                 scene,
-                "[cue.layers.bed]\ngain_db = -{}\nfade = \"1s\"\n",
+                "[cue.layers.bed]\ngain_db = -{}\nfade = \"1s\"",
                 k % 6
             );
         }
         if k % 10 == 0 {
-            let _ = write!(
-                scene,
-                "[[cue.sounds]]\nfile = \"chime.wav\"\ngain_db = -12\n"
-            );
+            let _ = writeln!(scene, "[[cue.sounds]]\nfile = \"chime.wav\"\ngain_db = -12");
         }
     }
     std::fs::write(c.join("only.toml"), scene).expect("scene");

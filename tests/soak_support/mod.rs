@@ -269,9 +269,9 @@ fn write_ceremony(dir: &Path, soak: Soak) -> std::path::PathBuf {
         sounds.display().to_string()
     );
     for p in 0..PHASES {
-        let _ = write!(
+        let _ = writeln!(
             cer,
-            "\n[[phase]]\nid = \"p{p}\"\nscene = \"p{p}.toml\"\nafter = \"{}\"\n",
+            "\n[[phase]]\nid = \"p{p}\"\nscene = \"p{p}.toml\"\nafter = \"{}\"",
             ms(phase)
         );
         std::fs::write(
@@ -296,30 +296,30 @@ fn scene(p: u32, phase: Duration, last: bool) -> String {
     let step = phase / 12;
     for k in (1..12u32).filter(|k| !last || *k <= 10) {
         let at = step * k;
-        let _ = write!(s, "\n[[cue]]\nat = \"{}\"\n", ms(at));
+        let _ = writeln!(s, "\n[[cue]]\nat = \"{}\"", ms(at));
         match k % 4 {
             0 => {
-                let _ = write!(
+                let _ = writeln!(
                     s,
-                    "[cue.lights.altar]\neffect = \"candle\"\nlevel = 0.35\ndepth = 0.3\ninterval = \"1500ms\"\n[cue.lights.lamp]\nlevel = 0.2\nfade = \"20s\"\n"
+                    "[cue.lights.altar]\neffect = \"candle\"\nlevel = 0.35\ndepth = 0.3\ninterval = \"1500ms\"\n[cue.lights.lamp]\nlevel = 0.2\nfade = \"20s\""
                 );
             }
             1 => {
-                let _ = write!(
+                let _ = writeln!(
                     s,
-                    "[cue.lights.strip]\neffect = \"breathe\"\nper_minute = 6\ndepth = 0.4\nlevel = 0.5\n[cue.layers.texture]\ngain_db = -12\nfade = \"10s\"\n[[cue.sounds]]\nfile = \"chime.wav\"\ngain_db = -6\n"
+                    "[cue.lights.strip]\neffect = \"breathe\"\nper_minute = 6\ndepth = 0.4\nlevel = 0.5\n[cue.layers.texture]\ngain_db = -12\nfade = \"10s\"\n[[cue.sounds]]\nfile = \"chime.wav\"\ngain_db = -6"
                 );
             }
             2 => {
-                let _ = write!(
+                let _ = writeln!(
                     s,
-                    "[cue.lights.all]\nlevel = 0.6\nkelvin = 2700\nfade = \"30s\"\ncurve = \"s-curve\"\n[cue.layers.texture]\ngain_db = 0\nfade = \"10s\"\n"
+                    "[cue.lights.all]\nlevel = 0.6\nkelvin = 2700\nfade = \"30s\"\ncurve = \"s-curve\"\n[cue.layers.texture]\ngain_db = 0\nfade = \"10s\""
                 );
             }
             _ => {
-                let _ = write!(
+                let _ = writeln!(
                     s,
-                    "[cue.lights.esp]\nlevel = 0.15\nfade = \"5s\"\n[cue.lights.altar]\nlevel = 0.5\nfade = \"10s\"\n[[cue.sounds]]\nfile = \"chime.wav\"\ngain_db = -9\n"
+                    "[cue.lights.esp]\nlevel = 0.15\nfade = \"5s\"\n[cue.lights.altar]\nlevel = 0.5\nfade = \"10s\"\n[[cue.sounds]]\nfile = \"chime.wav\"\ngain_db = -9"
                 );
             }
         }
@@ -327,14 +327,14 @@ fn scene(p: u32, phase: Duration, last: bool) -> String {
     if last {
         // Everything quiet well before the end, then the click alone.
         let quiet = phase - phase / 10;
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "\n[[cue]]\nat = \"{}\"\n[cue.layers.bed]\nstop = true\nfade = \"2s\"\n[cue.layers.texture]\nstop = true\nfade = \"2s\"\n",
+            "\n[[cue]]\nat = \"{}\"\n[cue.layers.bed]\nstop = true\nfade = \"2s\"\n[cue.layers.texture]\nstop = true\nfade = \"2s\"",
             ms(quiet)
         );
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "\n[[cue]]\nat = \"{}\"\n[[cue.sounds]]\nfile = \"click.wav\"\n",
+            "\n[[cue]]\nat = \"{}\"\n[[cue.sounds]]\nfile = \"click.wav\"",
             ms(phase - phase / 20)
         );
     }
