@@ -128,7 +128,10 @@ fn open_decoder(path: &Path) -> Result<Decoder<BufReader<File>>, DecodeError> {
     super::tags::check_metadata_lengths(&mut file, len)
         .map_err(|e| decode_error(e.to_string()))?
         .map_err(decode_error)?;
-    Decoder::try_from(file).map_err(|e| decode_error(e.to_string()))
+    // symphonia panics on some malformed headers (a sample rate of 0): an error, not a crash.
+    super::contain::contain(move || Decoder::try_from(file))
+        .map_err(decode_error)?
+        .map_err(|e| decode_error(e.to_string()))
 }
 
 impl TrackReader {

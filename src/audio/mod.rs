@@ -8,6 +8,7 @@
 
 pub mod backend;
 mod command;
+mod contain;
 mod decode;
 mod handle;
 mod limiter;

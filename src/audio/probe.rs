@@ -186,7 +186,22 @@ fn probe_source<R: MediaSource + 'static>(
     };
     file.seek(SeekFrom::Start(0))
         .map_err(ProbeErrorKind::Unreadable)?;
-    let mut stream = Stream::open(file, extension, &head)?;
+    // symphonia asserts on some malformed headers instead of returning an error (a WAV with
+    // a sample rate of 0: found by fuzzing); such a file is not audio, and `check` goes on.
+    super::contain::contain(move || probe_stream(file, extension, &head, container, ogg_end))
+        .map_err(ProbeErrorKind::NotAudio)?
+}
+
+/// The symphonia half of a probe: opens the stream, decodes its first packet and checks its
+/// end (`ogg_end`: what the Ogg tail scan found).
+fn probe_stream<R: MediaSource + 'static>(
+    file: R,
+    extension: Option<&str>,
+    head: &[u8],
+    container: Container,
+    ogg_end: Option<OggTail>,
+) -> Result<SoundInfo, ProbeErrorKind> {
+    let mut stream = Stream::open(file, extension, head)?;
     let info = stream.info();
     let rate = f64::from(info.sample_rate);
     let seconds = |frames: u64| {
@@ -222,9 +237,9 @@ fn probe_source<R: MediaSource + 'static>(
     let promise_holds = match container {
         // An MP3 without a Xing/Info/VBRI frame count has a length estimated from its size,
         // which is no promise: a VBR file would look truncated.
-        Container::Mp3 => mp3_has_frame_count(&head),
+        Container::Mp3 => mp3_has_frame_count(head),
         // A WAV written as a stream (by a recorder or a pipe) leaves 0xFFFFFFFF as its size.
-        Container::Wav => !wav_size_unknown(&head),
+        Container::Wav => !wav_size_unknown(head),
         Container::Ogg | Container::Other => true,
     };
     // A header that promises no frames promises nothing to check (and symphonia 0.5.5's MP3
