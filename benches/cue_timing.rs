@@ -111,7 +111,7 @@ async fn sanctum_run(folder: &Path) -> Vec<Duration> {
     let (bus, mut rx) = BusHandle::detached();
     let clock = Clock::start(1.0);
     let mut lights = MqttOutput::new(bus, Topics::new("timing"), clock);
-    let mut controller = LightController::new(light_specs(&rig).expect("specs"), 1);
+    let mut controller = LightController::new(light_specs(&rig), 1);
     let mut events: Vec<Event> = Vec::new();
     let mut late = Vec::with_capacity(CUES);
     let mut phase_start = Duration::ZERO;

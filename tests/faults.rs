@@ -80,7 +80,7 @@ impl Sanctum {
         Self { child, log, home }
     }
 
-    fn sanctum(args: &[&str], audio: bool) -> Self {
+    fn start(args: &[&str], audio: bool) -> Self {
         Self::spawn(
             assert_cmd::cargo::cargo_bin("sanctum")
                 .to_str()
@@ -236,7 +236,7 @@ fn the_broker_killed_ten_times_loses_no_command_resyncs_every_light_and_drops_no
         Some("faults-recorder"),
     );
     let t0 = Instant::now();
-    let mut run = Sanctum::sanctum(
+    let mut run = Sanctum::start(
         &[
             "run",
             folder.to_str().expect("utf8"),
@@ -517,7 +517,7 @@ fn a_scene_deleted_then_corrupted_mid_run_keeps_its_old_version_until_fixed() {
     let lib = library();
     let state = tempfile::tempdir().expect("tempdir");
     let rec = Recorder::new(broker.port, &["sanctum/library/#", "zigbee2mqtt/#"]);
-    let daemon = Sanctum::sanctum(
+    let daemon = Sanctum::start(
         &[
             "daemon",
             "--library",

@@ -76,7 +76,7 @@ mod tests {
     fn a_panic_becomes_an_error_with_its_message_and_the_thread_goes_on() {
         let got: Result<(), String> = contain(|| panic!("TimeBase cannot have 0 denominator"));
         assert_eq!(
-            got.unwrap_err(),
+            got.expect_err("a panic is an error"),
             "the decoder crashed on this file (TimeBase cannot have 0 denominator)"
         );
         assert!(!INSIDE.with(Cell::get), "the flag is reset");

@@ -207,7 +207,7 @@ impl Report {
 }
 
 fn abs_diff(a: Duration, b: Duration) -> Duration {
-    if a > b { a - b } else { b - a }
+    a.abs_diff(b)
 }
 
 fn ms(d: Duration) -> String {
@@ -399,7 +399,7 @@ impl Lights {
                     .unwrap(),
                 BusMsg::Pause(at) => self.controller.pause(at),
                 BusMsg::Resume(at) => self.controller.resume(at),
-                BusMsg::TestFade(_) | BusMsg::Publish(_) => {}
+                BusMsg::TestFade(_) | BusMsg::Publish(_) | BusMsg::Relight { .. } => {}
             }
         }
     }
@@ -467,7 +467,7 @@ pub fn run(soak: Soak, live: LiveBytes) -> Report {
         .unwrap_or_else(|d| panic!("the soak ceremony loads:\n{d}"));
     let rig = loaded.rig;
     let mut timeline = Timeline::new(Arc::new(loaded.ceremony), Arc::clone(&rig));
-    let specs = light_specs(&rig).unwrap();
+    let specs = light_specs(&rig);
     let spacing: Vec<Duration> = specs.iter().map(|s| s.options.min_spacing()).collect();
     let (bus, rx) = BusHandle::detached();
     let mut output = MqttOutput::new(bus, Topics::new("soak"), Clock::start(1.0));
