@@ -581,6 +581,8 @@ fn a_scene_deleted_then_corrupted_mid_run_keeps_its_old_version_until_fixed() {
     );
     let at = send("next");
     state_after(at, "hold", &|v| v["phase"] == "hold");
+    // The same command twice within the rig's debounce (100 ms) counts once.
+    std::thread::sleep(Duration::from_millis(300));
     let at = send("next");
     state_after(at, "rest", &|v| v["phase"] == "rest");
     let level = bulb_after(at);
