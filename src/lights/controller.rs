@@ -521,7 +521,12 @@ impl LightController {
         let out = self.pacer.due(now);
         for (i, light) in self.lights.iter_mut().enumerate() {
             if light.track.is_holding() && !self.pacer.is_waiting(&i) {
-                light.track.released(now, &light.spec.options);
+                let wait = light.track.released(now, &light.spec.options);
+                // An effect whose point was held back goes on from when it went out, so its
+                // next point is not due before the device got anywhere near this one.
+                if let Activity::Effect(run) = &mut light.activity {
+                    run.delay(wait);
+                }
             }
         }
         out

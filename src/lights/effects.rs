@@ -237,6 +237,26 @@ impl EffectRun {
         })
     }
 
+    /// Moves the rest of the effect (its next points, its entry fade) `by` later: its last
+    /// command went out that late.
+    pub fn delay(&mut self, by: Duration) {
+        if by.is_zero() {
+            return;
+        }
+        self.at += by;
+        self.shown.0 += by;
+        if let Some(e) = &mut self.entry {
+            e.origin += by;
+        }
+        match &mut self.kind {
+            Kind::Candle { next, here, .. } => {
+                next.0 += by;
+                here.0 += by;
+            }
+            Kind::Breathe { origin, .. } => *origin += by,
+        }
+    }
+
     /// The level the effect swings around once its entry fade (if any) is over.
     #[must_use]
     pub fn base(&self) -> LightState {

@@ -136,9 +136,14 @@ impl Track {
     }
 
     /// The held command went out at `now`: the light glides from where it was to its level.
-    pub fn released(&mut self, now: Duration, opts: &LightOptions) {
-        if let Some(held) = self.held.take() {
-            self.sent(now, &held.cmd, opts);
+    /// Returns how long it was held.
+    pub fn released(&mut self, now: Duration, opts: &LightOptions) -> Duration {
+        match self.held.take() {
+            Some(held) => {
+                self.sent(now, &held.cmd, opts);
+                now.saturating_sub(held.at)
+            }
+            None => Duration::ZERO,
         }
     }
 

@@ -316,6 +316,8 @@ struct LightMotion {
     start: f32,
     end: f32,
     rate: f32,
+    /// An effect's own motion, which rides on the fade (the two add up while it blends in).
+    effect: bool,
 }
 
 /// The perceived level a light shows just before `at`, reading its messages as the device
@@ -380,6 +382,7 @@ pub fn lights(out: &Outcome) -> Result<(), String> {
                     start,
                     end: last.end,
                     rate: kappas[i] * ((level[i] - device).abs() + swing[i]) / remaining,
+                    effect: false,
                 });
             }
             // And a device glide the pause froze goes on at its own pace.
@@ -403,6 +406,7 @@ pub fn lights(out: &Outcome) -> Result<(), String> {
                     start,
                     end: start + (t + seen.transition - paused_at),
                     rate: (to - from).abs() / seen.transition,
+                    effect: false,
                 });
             }
             continue;
@@ -453,6 +457,7 @@ pub fn lights(out: &Outcome) -> Result<(), String> {
                 start,
                 end: start + len,
                 rate: k * (span + swing[*light]) / len,
+                effect: false,
             });
             let spacing = opts.min_spacing().as_secs_f32();
             let effect_swing = match target.effect {
@@ -464,11 +469,12 @@ pub fn lights(out: &Outcome) -> Result<(), String> {
                 }
             };
             if effect_swing > 0.0 {
-                // The effect may blend in from the start of the fade.
+                // The effect blends in from the start of the fade, on top of it.
                 m.push(LightMotion {
                     start,
                     end: f32::MAX,
                     rate: 1.2 * effect_swing / spacing,
+                    effect: true,
                 });
             }
             level[*light] = target.level;
@@ -519,11 +525,14 @@ pub fn lights(out: &Outcome) -> Result<(), String> {
                 pauses.active(t - cover.max(seen.transition)),
                 pauses.active(t + seen.transition),
             );
-            let rate = motions[i]
-                .iter()
-                .filter(|m| m.start <= a1 + 0.05 && m.end >= a0 - 0.05)
-                .map(|m| m.rate)
-                .fold(0.0f32, f32::max);
+            let fastest = |effect: bool| {
+                motions[i]
+                    .iter()
+                    .filter(|m| m.effect == effect && m.start <= a1 + 0.05 && m.end >= a0 - 0.05)
+                    .map(|m| m.rate)
+                    .fold(0.0f32, f32::max)
+            };
+            let rate = fastest(false) + fastest(true);
             let allowed = cover * rate + SLACK_L + resolution(opts, target.max(shown), step);
             if jump > allowed {
                 return Err(format!(
