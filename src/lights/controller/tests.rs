@@ -1,0 +1,422 @@
+//! Tests of [`super`]: the controller driven on virtual time and read back through the drivers' payloads.
+
+use super::*;
+use crate::lights::LightColor;
+use crate::lights::options::DriverKind;
+use serde_json::Value;
+
+fn us(v: u64) -> Duration {
+    Duration::from_micros(v)
+}
+fn secs(v: u64) -> Duration {
+    Duration::from_secs(v)
+}
+
+fn z2m(names: &[&str]) -> LightController {
+    let lights = names
+        .iter()
+        .map(|n| LightSpec {
+            address: (*n).to_owned(),
+            options: LightOptions::defaults(DriverKind::Zigbee2Mqtt),
+        })
+        .collect();
+    LightController::new(lights, 42)
+}
+
+fn json(p: &Publish) -> Value {
+    serde_json::from_str(&p.payload).expect("json payload")
+}
+
+fn brightness(p: &Publish) -> Option<u64> {
+    json(p)["brightness"].as_u64()
+}
+
+/// Runs the controller event by event (at each `next_deadline`) until `end`.
+fn run(c: &mut LightController, from: Duration, end: Duration) -> Vec<(Duration, Publish)> {
+    let mut out = Vec::new();
+    let mut now = from;
+    loop {
+        for p in c.poll(now) {
+            out.push((now, p));
+        }
+        match c.next_deadline() {
+            Some(t) if t <= end => now = t.max(now + us(1)),
+            _ => return out,
+        }
+    }
+}
+
+fn warm(level: f32) -> LightTarget {
+    LightTarget {
+        level,
+        color: Some(LightColor::Kelvin(2200)),
+        effect: Effect::None,
+    }
+}
+
+#[test]
+fn a_ten_minute_fade_goes_out_as_a_few_segments() {
+    let mut c = z2m(&["altar"]);
+    c.apply(us(0), 0, warm(0.3), secs(600), Curve::SCurve)
+        .expect("light 0");
+    let out = run(&mut c, us(0), secs(3600));
+    assert!((8..=12).contains(&out.len()), "{}", out.len());
+    assert!(out.windows(2).all(|w| w[1].0 - w[0].0 >= secs(5)));
+    let b: Vec<u64> = out.iter().filter_map(|(_, p)| brightness(p)).collect();
+    assert!(b.windows(2).all(|w| w[1] >= w[0]), "{b:?}");
+    let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
+    let want = drivers::scale(
+        opts.curve.device_from_perceived(0.3, opts.min_level),
+        254,
+        true,
+    );
+    assert_eq!(*b.last().expect("published"), u64::from(want));
+    assert!(
+        out.iter()
+            .all(|(_, p)| p.topic == "zigbee2mqtt/altar/set" && !p.retain)
+    );
+    assert_eq!(c.next_deadline(), None, "idle after the fade");
+}
+
+#[test]
+fn pause_freezes_at_the_current_level_and_resume_finishes_the_rest() {
+    let mut c = z2m(&["altar"]);
+    let from_full = LightTarget::level(1.0);
+    c.apply(us(0), 0, from_full, Duration::ZERO, Curve::Linear)
+        .expect("light 0");
+    run(&mut c, us(0), secs(1));
+    c.apply(
+        secs(10),
+        0,
+        LightTarget::level(0.2),
+        secs(600),
+        Curve::Linear,
+    )
+    .expect("light 0");
+    let before = run(&mut c, secs(10), secs(310));
+    assert!(!before.is_empty());
+    // Half way: perceived 0.6. A segment just went out at 310 s, so the freeze waits
+    // for the light's 1 s message spacing.
+    c.pause(secs(310));
+    assert!(c.poll(secs(310)).is_empty());
+    assert_eq!(c.next_deadline(), Some(secs(311)));
+    let frozen = c.poll(secs(311));
+    assert_eq!(frozen.len(), 1);
+    let v = json(&frozen[0]);
+    assert_eq!(v["transition"].as_f64(), Some(0.0));
+    let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
+    let want = drivers::scale(
+        opts.curve.device_from_perceived(0.6, opts.min_level),
+        254,
+        true,
+    );
+    assert_eq!(v["brightness"].as_u64(), Some(u64::from(want)));
+    // Paused: nothing for a long while, and no deadline.
+    assert_eq!(c.next_deadline(), None);
+    assert!(c.poll(secs(900)).is_empty());
+    assert!((c.state(secs(900), 0).expect("light").level - 0.6).abs() < 1e-6);
+    // Resume at 15 min: the remaining 5 min run and end exactly at the target.
+    c.resume(secs(900));
+    let after = run(&mut c, secs(900), secs(3600));
+    let (t_last, last) = after.last().expect("resumed");
+    let end = json(last);
+    assert_eq!(
+        end["transition"]
+            .as_f64()
+            .map(|t| *t_last + Duration::from_secs_f64(t)),
+        Some(secs(1200))
+    );
+    let want = drivers::scale(
+        opts.curve.device_from_perceived(0.2, opts.min_level),
+        254,
+        true,
+    );
+    assert_eq!(end["brightness"].as_u64(), Some(u64::from(want)));
+    assert!(after.len() >= 4 && after.len() <= 7, "{}", after.len());
+}
+
+#[test]
+fn a_late_poll_sends_only_the_running_segment_with_what_is_left() {
+    let mut c = z2m(&["altar"]);
+    c.apply(us(0), 0, warm(0.5), secs(600), Curve::Linear)
+        .expect("light 0");
+    assert_eq!(c.poll(us(0)).len(), 1);
+    // The bus was stuck for 7.5 minutes: one message, not seven.
+    let late = c.poll(secs(450));
+    assert_eq!(late.len(), 1);
+    let t = json(&late[0])["transition"].as_f64().expect("transition");
+    assert!(t > 0.0 && t <= 60.0, "{t}");
+    // It heads for the end of the segment running at 7.5 min, i.e. 8 min.
+    let want = c.state(secs(480), 0).expect("light");
+    let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
+    let b = drivers::scale(
+        opts.curve.device_from_perceived(want.level, opts.min_level),
+        254,
+        true,
+    );
+    assert_eq!(brightness(&late[0]), Some(u64::from(b)));
+    assert!((t - 30.0).abs() < 1e-9);
+}
+
+#[test]
+fn reconnect_republishes_current_targets_not_stale_steps() {
+    let mut c = z2m(&["altar", "floor", "never"]);
+    c.apply(us(0), 0, warm(0.5), secs(600), Curve::Linear)
+        .expect("light 0");
+    c.apply(
+        us(0),
+        1,
+        LightTarget::level(0.7),
+        Duration::ZERO,
+        Curve::Linear,
+    )
+    .expect("light 1");
+    run(&mut c, us(0), secs(125));
+    let now = secs(125);
+    let again = c.current_commands(now);
+    assert_eq!(again.len(), 2, "the untouched light is left alone");
+    let fading = json(&again[0]);
+    assert_eq!(fading["transition"].as_f64(), Some(55.0));
+    assert_eq!(again[1].topic, "zigbee2mqtt/floor/set");
+    assert_eq!(json(&again[1])["transition"].as_f64(), Some(0.0));
+    // Nothing doubles up right after.
+    assert!(c.poll(now).is_empty());
+}
+
+#[test]
+fn a_fade_to_black_ends_with_an_explicit_off() {
+    let mut c = z2m(&["altar"]);
+    c.apply(
+        us(0),
+        0,
+        LightTarget::level(0.6),
+        Duration::ZERO,
+        Curve::Linear,
+    )
+    .expect("light 0");
+    c.poll(us(0));
+    c.apply(secs(5), 0, LightTarget::off(), secs(30), Curve::SCurve)
+        .expect("light 0");
+    let out = run(&mut c, secs(5), secs(100));
+    let (t, last) = out.last().expect("published");
+    assert_eq!(*t, secs(35));
+    assert_eq!(last.payload, r#"{"state":"OFF"}"#);
+    assert_eq!(
+        brightness(&out[out.len() - 2].1),
+        Some(1),
+        "min level before off"
+    );
+    assert_eq!(c.state(secs(100), 0).expect("light").level, 0.0);
+}
+
+#[test]
+fn applies_faster_than_the_rate_keep_only_the_newest() {
+    let mut c = z2m(&["altar"]);
+    c.apply(
+        us(0),
+        0,
+        LightTarget::level(0.2),
+        Duration::ZERO,
+        Curve::Linear,
+    )
+    .expect("light 0");
+    assert_eq!(c.poll(us(0)).len(), 1);
+    for (i, level) in [0.3, 0.4, 0.5].into_iter().enumerate() {
+        let now = us(200_000 * (i as u64 + 1));
+        c.apply(
+            now,
+            0,
+            LightTarget::level(level),
+            Duration::ZERO,
+            Curve::Linear,
+        )
+        .expect("light 0");
+        assert!(c.poll(now).is_empty(), "inside the 1 s window");
+    }
+    assert_eq!(c.next_deadline(), Some(secs(1)));
+    let out = c.poll(secs(1));
+    assert_eq!(out.len(), 1);
+    let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
+    let b = drivers::scale(
+        opts.curve.device_from_perceived(0.5, opts.min_level),
+        254,
+        true,
+    );
+    assert_eq!(brightness(&out[0]), Some(u64::from(b)));
+}
+
+#[test]
+fn candles_blend_in_during_the_fade_and_keep_every_bulb_within_rate() {
+    let names: Vec<String> = (0..10).map(|i| format!("bulb{i}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut c = z2m(&refs);
+    let candle = LightTarget {
+        level: 0.35,
+        color: Some(LightColor::Kelvin(2200)),
+        effect: Effect::Candle {
+            depth: 0.2,
+            interval: secs(2),
+        },
+    };
+    for i in 0..10 {
+        c.apply(us(0), i, candle, secs(20), Curve::SCurve)
+            .expect("light");
+    }
+    let out = run(&mut c, us(0), secs(80));
+    for name in &names {
+        let topic = format!("zigbee2mqtt/{name}/set");
+        let times: Vec<Duration> = out
+            .iter()
+            .filter(|(_, p)| p.topic == topic)
+            .map(|(t, _)| *t)
+            .collect();
+        assert!(times.windows(2).all(|w| w[1] - w[0] >= secs(1)), "{name}");
+        let flickers = times.iter().filter(|t| **t > secs(20)).count();
+        assert!((10..=61).contains(&flickers), "{name}: {flickers}");
+        // The flame is already moving while it is being lit.
+        let lighting = times.iter().filter(|t| **t < secs(20)).count();
+        assert!(lighting >= 4, "{name}: {lighting} moves during the fade");
+    }
+    let total = out.iter().filter(|(t, _)| *t > secs(20)).count();
+    println!(
+        "10 candle bulbs, 60 s: {total} messages ({:.2}/s per bulb)",
+        total as f64 / 600.0
+    );
+}
+
+#[test]
+fn a_pause_while_an_effect_blends_in_freezes_it_and_resume_blends_in_the_rest() {
+    let mut c = z2m(&["altar"]);
+    let candle = LightTarget {
+        level: 0.4,
+        color: None,
+        effect: Effect::Candle {
+            depth: 0.2,
+            interval: secs(2),
+        },
+    };
+    c.apply(us(0), 0, candle, secs(20), Curve::Linear)
+        .expect("light");
+    let before = run(&mut c, us(0), secs(8));
+    assert!(before.len() >= 3, "{}", before.len());
+    let centre = c.state(secs(8), 0).expect("light").level;
+    assert!(
+        (centre - 0.16).abs() < 0.01,
+        "half-way up a linear fade: {centre}"
+    );
+    c.pause(secs(8));
+    let frozen = run(&mut c, secs(8), secs(30));
+    assert_eq!(frozen.len(), 1, "only the freeze while paused");
+    assert_eq!(c.state(secs(29), 0).expect("light").level, centre);
+    c.resume(secs(30));
+    let after = run(&mut c, secs(30), secs(60));
+    // Resumed with the rest of the fade (12 s), still blending in: the first point is
+    // near where the fade stood, the flicker reaches the top only after the rest.
+    let levels: Vec<(Duration, f32)> = after
+        .iter()
+        .filter_map(|(t, p)| brightness(p).map(|b| (*t, b as f32 / 254.0)))
+        .collect();
+    let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
+    let seen = |b: f32| opts.curve.perceived_from_device(b, opts.min_level);
+    let first = seen(levels[0].1);
+    assert!(
+        (first - centre).abs() < 0.1,
+        "resumed at {first}, fade stood at {centre}"
+    );
+    assert!(
+        levels.iter().any(|(t, _)| *t < secs(42)),
+        "moves during the rest"
+    );
+    assert_eq!(c.state(secs(45), 0).expect("light").level, 0.4);
+}
+
+#[test]
+fn relight_glides_back_to_the_ceremony_and_lets_its_fade_go_on() {
+    // Issue 9, item 5: after `lights test --force`, the light goes back to the ceremony's
+    // current state at once, gently.
+    let mut c = z2m(&["altar", "lamp", "spare"]);
+    let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
+    let device = |level: f32| {
+        u64::from(drivers::scale(
+            opts.curve.device_from_perceived(level, opts.min_level),
+            254,
+            true,
+        ))
+    };
+    c.apply(us(0), 0, LightTarget::level(0.3), secs(60), Curve::Linear)
+        .expect("altar");
+    c.apply(us(0), 1, LightTarget::off(), Duration::ZERO, Curve::Linear)
+        .expect("lamp");
+    run(&mut c, us(0), secs(20));
+    assert!(!c.is_commanded(2), "the ceremony never touched the spare");
+    // Altar, mid-fade: glides to where its running segment heads, over at least 4 s.
+    c.relight(secs(20), 0, secs(4)).expect("altar");
+    c.relight(secs(20), 1, secs(4)).expect("lamp");
+    let out = run(&mut c, secs(20), secs(90));
+    let altar: Vec<_> = out
+        .iter()
+        .filter(|(_, p)| p.topic == "zigbee2mqtt/altar/set")
+        .collect();
+    let first = json(&altar[0].1);
+    assert!(
+        altar[0].0 <= secs(21),
+        "at once, within its message spacing"
+    );
+    assert!(
+        first["transition"].as_f64().unwrap_or(0.0) >= 4.0,
+        "{first}"
+    );
+    let heading = brightness(&altar[0].1).expect("a level");
+    assert!(heading > device(0.1) && heading <= device(0.3), "{heading}");
+    // The ceremony's fade goes on to its end.
+    let last = altar.last().expect("more");
+    assert_eq!(brightness(&last.1), Some(device(0.3)));
+    assert_eq!(c.state(secs(60), 0).expect("altar").level, 0.3);
+    // Lamp, dark in the ceremony: out from where the test left it over 4 s, then OFF.
+    let lamp: Vec<_> = out
+        .iter()
+        .filter(|(_, p)| p.topic == "zigbee2mqtt/lamp/set")
+        .collect();
+    assert_eq!(lamp.len(), 2, "{lamp:?}");
+    assert_eq!(json(&lamp[0].1)["state"], "ON");
+    assert_eq!(json(&lamp[0].1)["transition"].as_f64(), Some(4.0));
+    assert_eq!(json(&lamp[1].1)["state"], "OFF");
+    assert!(lamp[1].0 >= secs(24), "{:?}", lamp[1].0);
+    assert!(out.iter().all(|(_, p)| p.topic != "zigbee2mqtt/spare/set"));
+}
+
+#[test]
+fn test_fade_goes_there_and_back() {
+    let mut c = z2m(&["altar"]);
+    c.apply(
+        us(0),
+        0,
+        LightTarget::level(0.3),
+        Duration::ZERO,
+        Curve::Linear,
+    )
+    .expect("light 0");
+    let first = c.poll(us(0));
+    c.test_fade(secs(10), 0).expect("light 0");
+    let out = run(&mut c, secs(10), secs(60));
+    assert_eq!(out.len(), 2, "{out:?}");
+    let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
+    let peak = drivers::scale(
+        opts.curve.device_from_perceived(0.8, opts.min_level),
+        254,
+        true,
+    );
+    assert_eq!(brightness(&out[0].1), Some(u64::from(peak)));
+    assert_eq!(out[1].0, secs(13));
+    assert_eq!(brightness(&out[1].1), brightness(&first[0]));
+    assert_eq!(json(&out[1].1)["transition"].as_f64(), Some(3.0));
+}
+
+#[test]
+fn unknown_lights_are_refused() {
+    let mut c = z2m(&["altar"]);
+    let err = c
+        .apply(us(0), 3, LightTarget::off(), Duration::ZERO, Curve::Linear)
+        .expect_err("no light 3");
+    insta::assert_snapshot!(err, @"failed to address light 3: the rig has 1 lights");
+}
