@@ -453,9 +453,12 @@ pub fn lights(out: &Outcome) -> Result<(), String> {
             for prev in m.iter_mut() {
                 prev.end = prev.end.min(start);
             }
+            // A device that hears the cue late (its message rate held the first command
+            // back) finishes the fade as late: it may go on at the fade's rate for as long.
+            let lag = (reached - secs(e.at)).max(0.0);
             m.push(LightMotion {
                 start,
-                end: start + len,
+                end: start + len + lag,
                 rate: k * (span + swing[*light]) / len,
                 effect: false,
             });
