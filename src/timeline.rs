@@ -336,6 +336,11 @@ impl Moving {
     fn value(&self, active: Duration) -> f32 {
         self.ramp.value(active.saturating_sub(self.start))
     }
+
+    /// Active time at which the ramp arrives.
+    fn ends(&self) -> Duration {
+        self.start + self.ramp.duration
+    }
 }
 
 /// The ceremony engine. See the module documentation.
@@ -834,7 +839,18 @@ impl Timeline {
                 }
             };
             self.room.lights[i] = target;
-            self.sync_light(i, t, Some((Some(fade), Curve::Linear)), out);
+            match target {
+                // Already headed there, but more slowly than the end allows (a cue's long
+                // fade to dark when the finish comes): the end's fade takes over, so the
+                // light is there, and told off, when the room ends.
+                Some(want)
+                    if self.commanded.lights[i] == Some(want)
+                        && self.light_levels[i].ends() > self.active(t) + fade =>
+                {
+                    self.send_light(i, t, want, fade, Curve::Linear, out);
+                }
+                _ => self.sync_light(i, t, Some((Some(fade), Curve::Linear)), out),
+            }
         }
         self.state = State::Ending {
             kind,

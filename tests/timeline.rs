@@ -542,6 +542,61 @@ fn a_member_named_beside_its_group_wins_whatever_the_names() {
 }
 
 #[test]
+fn the_finish_overtakes_a_slower_fade_to_dark_so_the_light_is_off_when_the_room_ends() {
+    // Issue 9, found by the 10,000-case run: a cue faded a light to 0 over 7 s and the finish
+    // (1.8 s) came half a second later. The light was already headed to 0, so the finish sent
+    // it nothing, and the room ended while the bulb still glided, with no off ever sent.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rig = std::fs::read_to_string("tests/fixtures/engine/rig.toml")
+        .expect("fixture rig")
+        .replace("double = \"goto three\"", "");
+    std::fs::write(dir.path().join("rig.toml"), rig).expect("write");
+    std::fs::write(
+        dir.path().join("ceremony.toml"),
+        "finish_fade = \"1800ms\"\n[[phase]]\nid = \"one\"\nscene = \"one.toml\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("one.toml"),
+        "[[cue]]\nat = \"0s\"\n[cue.lights.a]\nlevel = 0.3\nfade = \"1s\"\n\
+         [[cue]]\nat = \"2s\"\n[cue.lights.a]\nlevel = 0.0\nfade = \"7s\"\n",
+    )
+    .expect("write");
+    let fresh = || {
+        let loaded = config::load_ceremony(dir.path(), None).unwrap_or_else(|d| panic!("{d}"));
+        Timeline::new(Arc::new(loaded.ceremony), loaded.rig)
+    };
+    let mut tl = fresh();
+    let mut out = Vec::new();
+    cmd(&mut tl, 0.0, Command::Start, &mut out).expect("start");
+    cmd(&mut tl, 2.5, Command::Next, &mut out).expect("finish");
+    let at_finish: Vec<_> = out
+        .iter()
+        .filter(|e| e.at == s(2.5))
+        .filter_map(|e| match &e.action {
+            Action::Light {
+                light,
+                target,
+                fade,
+                ..
+            } => Some((*light, target.level, *fade)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(at_finish, [(0, 0.0, s(1.8))], "{out:#?}");
+    // And a light that gets there before the room ends is left to its own fade.
+    let mut tl = fresh();
+    let mut out = Vec::new();
+    cmd(&mut tl, 0.0, Command::Start, &mut out).expect("start");
+    cmd(&mut tl, 8.5, Command::Next, &mut out).expect("finish");
+    assert!(
+        !out.iter()
+            .any(|e| e.at == s(8.5) && matches!(e.action, Action::Light { .. })),
+        "{out:#?}"
+    );
+}
+
+#[test]
 fn a_stop_during_the_finish_shortens_it_to_the_stop_fade() {
     // Issue 9, item 5: `stop` was refused during the finish fade (30 s in the fixture).
     let mut tl = fixture();
