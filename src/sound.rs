@@ -1,6 +1,7 @@
 //! Plays the engine's audio actions through the mixer: opens the output the rig or `--output`
 //! names, builds the mixer for the rig's layers, and turns layer, one-shot, master and pause
-//! actions into handle calls. Decides nothing; a failing file is a logged skip.
+//! actions into handle calls; closes the output while the room rests in silence and opens it
+//! again for the next sound. Decides nothing; a failing file is a logged skip.
 
 use std::time::Duration;
 
@@ -15,6 +16,9 @@ use crate::tween::Curve;
 
 /// Sample rate of the silent `null` output.
 const NULL_RATE: u32 = 48_000;
+/// Frames the `null` output renders per wake-up (50 ms): nobody hears it, so a long period
+/// costs nothing and saves wake-ups. Fades stay sample-accurate; commands land within it.
+const NULL_BLOCK: usize = 2_400;
 
 /// Why the audio output could not start.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +40,8 @@ pub enum SoundError {
 pub struct Sound {
     player: Player,
     backend: Box<dyn AudioBackend>,
+    /// The mixer while the output is closed (the room rests in silence).
+    resting: Option<AudioProcessor>,
 }
 
 /// The mixer's control half as an engine output: plays layer, one-shot, master and pause
@@ -84,7 +90,7 @@ impl Sound {
     /// When the device cannot be opened, or for `wav:` (an offline render, not a live output).
     pub fn open(spec: OutputSpec, rig: &Rig) -> Result<Self, SoundError> {
         let backend: Box<dyn AudioBackend> = match spec {
-            OutputSpec::Null => Box::new(NullBackend::new(NULL_RATE, 480)),
+            OutputSpec::Null => Box::new(NullBackend::new(NULL_RATE, NULL_BLOCK)),
             OutputSpec::Wav(_) => return Err(SoundError::WavOnRealClock),
             OutputSpec::Device(name) => open_device(name.as_deref(), rig.audio.buffer)?,
             OutputSpec::Pipe { path, format } => {
@@ -94,7 +100,60 @@ impl Sound {
         let (player, processor) = Player::build(rig, backend.sample_rate());
         let mut backend = backend;
         backend.start(processor).map_err(SoundError::Open)?;
-        Ok(Self { player, backend })
+        Ok(Self {
+            player,
+            backend,
+            resting: None,
+        })
+    }
+
+    /// Whether nothing sounds: no voice left, not even fading out.
+    pub fn is_silent(&mut self) -> bool {
+        self.player.handle.collect_garbage();
+        self.player.stats().voices.is_empty()
+    }
+
+    /// Closes the output if nothing sounds: no callbacks and no wake-ups while the room is
+    /// idle, and the sound card is free for others. The mixer keeps its state; the next sound
+    /// opens the output again. Outputs that cannot reopen (`pipe:`, whose reader would see the
+    /// end of the stream) keep running. Returns whether the output is closed now.
+    pub fn rest(&mut self) -> bool {
+        if self.resting.is_some() {
+            return true;
+        }
+        if !self.backend.restartable() || !self.is_silent() {
+            return false;
+        }
+        match self.backend.stop() {
+            Ok(Some(processor)) => {
+                tracing::debug!("nothing sounds: the audio output closes until the next sound");
+                self.resting = Some(processor);
+                true
+            }
+            Ok(None) => false,
+            Err(err) => {
+                tracing::warn!(%err, "the audio output did not close cleanly");
+                false
+            }
+        }
+    }
+
+    /// Whether the output is closed while the room rests.
+    #[must_use]
+    pub fn is_resting(&self) -> bool {
+        self.resting.is_some()
+    }
+
+    /// Opens the output again after a rest. The mixer rested in silence, so the output starts
+    /// from silence and each sound comes in with its own fade (never shorter than the mixer's
+    /// click-free minimum).
+    fn wake(&mut self) {
+        if let Some(processor) = self.resting.take() {
+            tracing::debug!("a sound: the audio output opens again");
+            if let Err(err) = self.backend.start(processor) {
+                tracing::warn!(%err, "failed to open the audio output again; the ceremony goes on without sound");
+            }
+        }
     }
 }
 
@@ -112,6 +171,12 @@ fn open_device(_: Option<&str>, _: Duration) -> Result<Box<dyn AudioBackend>, So
 
 impl Output for Sound {
     fn apply(&mut self, event: &Event, timeline: &Timeline) {
+        if matches!(
+            event.action,
+            Action::Layer { .. } | Action::OneShot { .. } | Action::Master { .. }
+        ) {
+            self.wake();
+        }
         self.player.apply(event, timeline);
     }
 }

@@ -2,7 +2,8 @@
 //! ALSA's `file` plugin paced in real time by `pv`: a phone starts, steers and stops
 //! ceremonies and the daemon waits between them; `kill -9` mid-phase and a restart resume the
 //! same phase with fades; hot reload of valid and invalid edits; one instance per room;
-//! systemd readiness and watchdog; SIGHUP and a broken stdout on `run`.
+//! systemd readiness and watchdog; SIGHUP and a broken stdout on `run`; an idle daemon closes
+//! its sound output and opens it again for the next ceremony.
 
 mod mqtt_support;
 
@@ -26,7 +27,8 @@ struct Sanctum {
 
 impl Sanctum {
     /// Starts `sanctum` with `args`, stdout and stderr into files, and (with `audio`) ALSA's
-    /// default device sent to the `file` plugin through `pv`.
+    /// default device sent to the `file` plugin through `pv`, appending (an output closed
+    /// while the daemon rests and opened again goes on in the same file).
     fn start(args: &[&str], audio: bool, env: &[(&str, &str)]) -> Self {
         let home = tempfile::tempdir().expect("tempdir");
         if audio {
@@ -34,7 +36,7 @@ impl Sanctum {
             std::fs::write(
                 home.path().join(".asoundrc"),
                 format!(
-                    "pcm.!default {{ type file; slave.pcm \"null\"; file \"|pv -q -L {} > '{}'\"; format \"raw\" }}\n",
+                    "pcm.!default {{ type file; slave.pcm \"null\"; file \"|pv -q -L {} >> '{}'\"; format \"raw\" }}\n",
                     RATE * 8,
                     raw.display()
                 ),
@@ -952,4 +954,73 @@ fn without_a_sound_card_the_ceremony_runs_and_the_sound_fades_in_when_one_appear
         .output()
         .expect("runs");
     assert_eq!(out.status.code(), Some(1));
+}
+
+/// The threads of process `pid` whose name starts with `prefix`.
+fn threads_named(pid: u32, prefix: &str) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|tasks| {
+            tasks
+                .flatten()
+                .filter(|t| {
+                    std::fs::read_to_string(t.path().join("comm"))
+                        .is_ok_and(|c| c.starts_with(prefix))
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn an_idle_daemon_closes_its_sound_output_and_opens_it_for_the_next_ceremony() {
+    require_pv();
+    let broker = Mosquitto::start();
+    let url = broker.url();
+    let lib = library();
+    let state = tempfile::tempdir().expect("tempdir");
+    let rec = Recorder::new(broker.port, &["sanctum/library/#"]);
+    let t0 = Instant::now();
+    let mut daemon = Sanctum::start(
+        &daemon_args(lib.path(), state.path(), &url, "default"),
+        true,
+        &[],
+    );
+    state_after(&rec, t0, "idle", |v| v["mode"] == "idle");
+    let pid = daemon.child.id();
+    assert!(threads_named(pid, "sanctum-audio") >= 1, "open at start");
+    // Idle and silent for 5 s: the output closes (no audio thread, nothing written).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while threads_named(pid, "sanctum-audio") > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(threads_named(pid, "sanctum-audio"), 0, "{}", daemon.log());
+    let rested = daemon.final_audio().len();
+    std::thread::sleep(Duration::from_millis(1_500));
+    assert_eq!(
+        daemon.audio().len(),
+        rested,
+        "nothing is written while it rests"
+    );
+    assert!(rested > 0, "the silence before the rest was played");
+
+    let at = send(&rec, "start evening");
+    state_after(&rec, at, "evening runs", |v| v["mode"] == "running");
+    std::thread::sleep(Duration::from_millis(3_000));
+    assert!(threads_named(pid, "sanctum-audio") >= 1, "open again");
+    daemon.signal("TERM");
+    daemon.wait(Duration::from_secs(15)).expect("exits");
+    let audio = daemon.final_audio();
+    assert!(audio.len() > rested + RATE, "it played again");
+    // Before the rest: silence. After it, the sound rises from silence with the ceremony's
+    // 2 s transition, as after a start on an open output.
+    assert!(rms_db(&audio[..rested]) < -90.0, "silence while idle");
+    let after = &audio[rested..];
+    let start = first_sound(after).unwrap_or_else(|| panic!("sound\n{}", daemon.log()));
+    let window = |from: f64, to: f64| {
+        let a = start + (from * RATE as f64) as usize;
+        let b = (start + (to * RATE as f64) as usize).min(after.len());
+        rms_db(&after[a..b])
+    };
+    let (early, late) = (window(0.0, 0.1), window(1.6, 2.0));
+    assert!(early < late - 6.0, "a rise: {early:.1} → {late:.1} dBFS");
 }

@@ -132,6 +132,11 @@ pub trait AudioBackend {
     /// # Errors
     /// If the output failed while running (e.g. the file could not be finished).
     fn stop(&mut self) -> Result<Option<AudioProcessor>, BackendError>;
+    /// Whether `start` works again after `stop` (so the output can close while the room
+    /// rests in silence and open for the next sound).
+    fn restartable(&self) -> bool {
+        false
+    }
 }
 
 /// The outputs that need no sound card, as `--output` (or the rig's `audio.output`) takes
@@ -314,5 +319,9 @@ impl AudioBackend for NullBackend {
 
     fn stop(&mut self) -> Result<Option<AudioProcessor>, BackendError> {
         Ok(self.paced.stop())
+    }
+
+    fn restartable(&self) -> bool {
+        true
     }
 }

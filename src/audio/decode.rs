@@ -1,28 +1,24 @@
 //! Decoding off the audio thread: files → interleaved stereo f32 at the device rate (rodio's
-//! decoders, `rubato` FFT resampling, mono upmix), and the per-voice streaming thread that
-//! turns a source (one file, a loop, a playlist) into one continuous stream in a ring a few
-//! seconds ahead of the mixer. Owns file I/O and the loop/playlist splicing; must never be
-//! called from the real-time side. Memory is bounded by the ring and the crossfade length,
-//! never by the file length.
+//! decoders, `rubato` FFT resampling, mono upmix), one track at a time (`TrackReader`, which
+//! records the first pass of a loop into the loop cache and replays it), and whole short files
+//! (`decode_file`, `PcmBuffer`). Owns file I/O; must never be called from the real-time side.
+//! Memory is bounded by the chunk and the loop cache's budget, never by the file length.
 
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::thread;
-use std::time::Duration;
 
 use rodio::Decoder;
 use rodio::Source as _;
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Indexing, Resampler};
 
+use super::loops::{CachedLoop, FileId, LoopCache, Reservation};
 use crate::files::{self, FileError};
-use crate::tween::Curve;
 
 /// Frames decoded per step (at the file's own rate).
-const CHUNK: usize = 1024;
+pub(crate) const CHUNK: usize = 1024;
 
 /// Why a file could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -76,9 +72,13 @@ struct Conversion {
 /// When `seamless_loop` is set and the file's last frame runs into its first as smoothly as
 /// the signal moves anyway, the reader reopens the file at its end and feeds the resampler
 /// without a break, so the loop is gapless to the sample and the resampler never sees an edge.
+///
+/// Given a loop cache, the reader records the first pass it decodes (when the budget allows)
+/// and replays the copy, from then on, instead of decoding the file again; a reader opened on
+/// a file the cache holds never opens the file.
 pub(crate) struct TrackReader {
     path: PathBuf,
-    decoder: Decoder<BufReader<File>>,
+    native_src: Native,
     channels: usize,
     conversion: Option<Conversion>,
     seamless_loop: bool,
@@ -91,6 +91,25 @@ pub(crate) struct TrackReader {
     read_frames: u64,
     eof: bool,
     flushed: bool,
+    cache: Option<Arc<LoopCache>>,
+    id: Option<FileId>,
+    recording: Option<Recording>,
+    /// Native frames decoded from the file, and replayed from a cached copy (for the log).
+    decoded: u64,
+    replayed: u64,
+    native_rate: u32,
+}
+
+/// Where native frames come from.
+enum Native {
+    File(Box<Decoder<BufReader<File>>>),
+    Memory { copy: Arc<CachedLoop>, pos: usize },
+}
+
+/// A pass being recorded for the loop cache.
+struct Recording {
+    samples: Vec<f32>,
+    held: Reservation,
 }
 
 /// rodio 0.23 over symphonia 0.5.5 decodes the end padding of an Ogg Vorbis stream's last page
@@ -109,7 +128,8 @@ fn ogg_frame_limit(path: &Path, decoder: &Decoder<BufReader<File>>) -> Option<u6
 /// Opens `path` for decoding. Never blocks on it: only a regular file is opened (a sound file
 /// replaced by a FIFO after the ceremony was checked is refused at once), and an open that
 /// hangs (a dead network mount) is given up after [`files::OPEN_TIMEOUT`]; the caller logs.
-fn open_decoder(path: &Path) -> Result<Decoder<BufReader<File>>, DecodeError> {
+/// With `cache`, a file the cache holds is not decoded: its copy comes back instead.
+fn open_decoder(path: &Path, cache: Option<&LoopCache>) -> Result<(Opened, FileId), DecodeError> {
     let mut file = files::open_regular_within(path, files::OPEN_TIMEOUT).map_err(|source| {
         DecodeError::Open {
             path: path.to_owned(),
@@ -120,26 +140,54 @@ fn open_decoder(path: &Path) -> Result<Decoder<BufReader<File>>, DecodeError> {
         path: path.to_owned(),
         message,
     };
-    let len = file
-        .metadata()
-        .map_err(|e| decode_error(e.to_string()))?
-        .len();
+    let meta = file.metadata().map_err(|e| decode_error(e.to_string()))?;
+    let id = FileId {
+        path: path.to_owned(),
+        len: meta.len(),
+        modified: meta.modified().ok(),
+    };
+    if let Some(copy) = cache.and_then(|c| c.get(&id)) {
+        return Ok((Opened::Copy(copy), id));
+    }
     // symphonia would allocate whatever a comment header claims (see `tags`).
-    super::tags::check_metadata_lengths(&mut file, len)
+    super::tags::check_metadata_lengths(&mut file, meta.len())
         .map_err(|e| decode_error(e.to_string()))?
         .map_err(decode_error)?;
     // symphonia panics on some malformed headers (a sample rate of 0): an error, not a crash.
-    super::contain::contain(move || Decoder::try_from(file))
+    let decoder = super::contain::contain(move || Decoder::try_from(file))
         .map_err(decode_error)?
-        .map_err(|e| decode_error(e.to_string()))
+        .map_err(|e| decode_error(e.to_string()))?;
+    Ok((Opened::Decoder(Box::new(decoder)), id))
+}
+
+/// What `open_decoder` found.
+enum Opened {
+    Decoder(Box<Decoder<BufReader<File>>>),
+    Copy(Arc<CachedLoop>),
 }
 
 impl TrackReader {
-    /// Opens `path` for playback at `rate`.
-    pub(crate) fn open(path: &Path, rate: u32, seamless_loop: bool) -> Result<Self, DecodeError> {
-        let decoder = open_decoder(path)?;
-        let channels = usize::from(decoder.channels().get());
-        let from = decoder.sample_rate().get();
+    /// Opens `path` for playback at `rate`. With `cache` (a looping source), the first pass is
+    /// recorded when its copy fits the cache's budget, and a copy already there is replayed.
+    pub(crate) fn open(
+        path: &Path,
+        rate: u32,
+        seamless_loop: bool,
+        cache: Option<&Arc<LoopCache>>,
+    ) -> Result<Self, DecodeError> {
+        let (source, id) = open_decoder(path, cache.map(|c| &**c))?;
+        let (native_src, channels, from, limit) = match source {
+            Opened::Copy(copy) => {
+                let from = copy.rate;
+                (Native::Memory { copy, pos: 0 }, 2, from, None)
+            }
+            Opened::Decoder(decoder) => {
+                let channels = usize::from(decoder.channels().get());
+                let from = decoder.sample_rate().get();
+                let limit = ogg_frame_limit(path, &decoder);
+                (Native::File(decoder), channels, from, limit)
+            }
+        };
         let conversion = if from == rate {
             None
         } else {
@@ -164,12 +212,11 @@ impl TrackReader {
                 fft,
             })
         };
-        let limit = ogg_frame_limit(path, &decoder);
-        Ok(Self {
+        let mut reader = Self {
             path: path.to_owned(),
             limit,
             read_frames: 0,
-            decoder,
+            native_src,
             channels,
             conversion,
             seamless_loop,
@@ -179,22 +226,85 @@ impl TrackReader {
             native: Vec::with_capacity(CHUNK * 2),
             eof: false,
             flushed: false,
-        })
+            cache: cache.cloned(),
+            id: Some(id),
+            recording: None,
+            decoded: 0,
+            replayed: 0,
+            native_rate: from,
+        };
+        reader.start_recording();
+        Ok(reader)
+    }
+
+    /// Starts recording this pass (from its first frame) if a cache was given, the file is
+    /// being decoded, its length is known and its copy fits the budget.
+    fn start_recording(&mut self) {
+        let (Some(cache), Native::File(decoder)) = (&self.cache, &self.native_src) else {
+            return;
+        };
+        let frames = match self.limit {
+            Some(l) => l,
+            None => match decoder.total_duration() {
+                // An estimate (VBR MP3): leave room for 2 % more.
+                Some(d) => crate::units::frames(d, self.native_rate) / 50 * 51 + 1,
+                None => return,
+            },
+        };
+        let Some(samples) = usize::try_from(frames).ok().and_then(|f| f.checked_mul(2)) else {
+            return;
+        };
+        if let Some(held) = cache.reserve(samples * std::mem::size_of::<f32>()) {
+            self.recording = Some(Recording {
+                samples: Vec::with_capacity(samples),
+                held,
+            });
+        }
+    }
+
+    /// At the end of a recorded pass: keeps the copy in the cache.
+    fn finish_recording(&mut self) -> Option<Arc<CachedLoop>> {
+        let rec = self.recording.take()?;
+        let (cache, id) = (self.cache.as_ref()?, self.id.clone()?);
+        let seamless = self.first.is_some_and(|first| {
+            let jump = (first[0] - self.last[0])
+                .abs()
+                .max((first[1] - self.last[1]).abs());
+            jump <= self.max_step
+        });
+        Some(cache.publish(id, rec.samples, seamless, rec.held, self.native_rate))
     }
 
     /// Reads up to one chunk of native frames as stereo into `self.native`. Returns false at
     /// the end of the file (after a seamless loop restart, keeps going).
     fn read_native(&mut self) -> bool {
         self.native.clear();
+        if let Native::Memory { copy, pos } = &mut self.native_src {
+            let mut n = (CHUNK * 2).min(copy.samples.len() - *pos);
+            if n == 0 && self.seamless_loop && copy.seamless && !copy.samples.is_empty() {
+                *pos = 0;
+                n = (CHUNK * 2).min(copy.samples.len());
+            }
+            self.native.extend_from_slice(&copy.samples[*pos..*pos + n]);
+            *pos += n;
+            self.replayed += n as u64 / 2;
+            return n > 0;
+        }
         let c = self.channels;
         let mut frame = [0.0f32; 8];
         'frames: while self.native.len() < CHUNK * 2 {
+            let Native::File(decoder) = &mut self.native_src else {
+                break;
+            };
             let at_limit = self.limit.is_some_and(|l| self.read_frames >= l);
             for (ch, slot) in frame.iter_mut().enumerate().take(c.min(8)) {
-                match if at_limit { None } else { self.decoder.next() } {
+                match if at_limit { None } else { decoder.next() } {
                     Some(s) => *slot = s,
                     None if ch == 0 => {
                         if self.native.is_empty() && self.try_seamless_restart() {
+                            if matches!(self.native_src, Native::Memory { .. }) {
+                                return self.read_native();
+                            }
                             continue 'frames;
                         }
                         break 'frames;
@@ -203,7 +313,7 @@ impl TrackReader {
                 }
             }
             for _ in 8..c {
-                let _ = self.decoder.next();
+                let _ = decoder.next();
             }
             let (l, r) = if c == 1 {
                 (frame[0], frame[0])
@@ -221,10 +331,24 @@ impl TrackReader {
             self.native.push(l);
             self.native.push(r);
         }
+        self.decoded += self.native.len() as u64 / 2;
+        if let Some(rec) = &mut self.recording {
+            if rec.samples.len() + self.native.len() <= rec.samples.capacity() {
+                rec.samples.extend_from_slice(&self.native);
+            } else {
+                // Longer than its header said: not kept.
+                self.recording = None;
+            }
+        }
+        if self.native.is_empty() {
+            // The end of the file: a recorded pass is complete.
+            self.finish_recording();
+        }
         !self.native.is_empty()
     }
 
-    /// At the end of a looping file: if its end meets its start smoothly, reopen it and go on.
+    /// At the end of a looping file: if its end meets its start smoothly, go on from its
+    /// start: from the cached copy of it when there is one, else by opening it again.
     fn try_seamless_restart(&mut self) -> bool {
         if !self.seamless_loop {
             return false;
@@ -238,12 +362,21 @@ impl TrackReader {
         if jump > self.max_step {
             return false;
         }
-        match open_decoder(&self.path) {
-            Ok(d) => {
-                self.decoder = d;
+        let copy = self
+            .finish_recording()
+            .or_else(|| self.cache.as_ref()?.get(self.id.as_ref()?));
+        if let Some(copy) = copy {
+            self.native_src = Native::Memory { copy, pos: 0 };
+            return true;
+        }
+        match open_decoder(&self.path, None) {
+            Ok((Opened::Decoder(d), _)) => {
+                self.native_src = Native::File(d);
                 self.read_frames = 0;
+                self.start_recording();
                 true
             }
+            Ok((Opened::Copy(_), _)) => false,
             Err(e) => {
                 tracing::warn!("{e}; loop ends here");
                 self.seamless_loop = false;
@@ -331,228 +464,28 @@ impl TrackReader {
     }
 }
 
+impl Drop for TrackReader {
+    fn drop(&mut self) {
+        // What this track cost, for scripts/live-cpu.sh (which decodes the same with sox).
+        tracing::debug!(
+            "decoded {}: {} frames at {} Hz ({} more replayed from a cached copy)",
+            self.path.display(),
+            self.decoded,
+            self.native_rate,
+            self.replayed
+        );
+    }
+}
+
 /// Decodes a whole file into memory (stereo, device rate). For short one-shots and tests.
 ///
 /// # Errors
 /// Returns a [`DecodeError`] if the file cannot be opened, decoded or resampled.
 pub fn decode_file(path: &Path, rate: u32) -> Result<Vec<f32>, DecodeError> {
-    let mut reader = TrackReader::open(path, rate, false)?;
+    let mut reader = TrackReader::open(path, rate, false, None)?;
     let mut out = Vec::new();
     while reader.read(&mut out) {}
     Ok(out)
-}
-
-/// What a streaming voice plays.
-#[derive(Debug, Clone)]
-pub(crate) struct StreamPlan {
-    pub files: Vec<PathBuf>,
-    pub looping: bool,
-    /// Track-to-track crossfade (playlists), frames.
-    pub crossfade: usize,
-    /// Crossfade at the loop point of a single looping file whose ends don't meet, frames.
-    pub loop_crossfade: usize,
-    pub loop_curve: Curve,
-    pub rate: u32,
-}
-
-/// Spawns the thread that keeps `ring` filled with `plan` a few seconds ahead. The thread ends
-/// when the plan is played out (dropping the producer tells the mixer the voice has ended) or
-/// when the mixer side drops the voice (the consumer is abandoned).
-pub(crate) fn spawn_stream(
-    plan: StreamPlan,
-    ring: rtrb::Producer<f32>,
-    name: String,
-) -> std::io::Result<thread::JoinHandle<()>> {
-    thread::Builder::new()
-        .name(format!("sanctum-decode {name}"))
-        .spawn(move || Streamer::new(plan, ring).run())
-}
-
-struct Streamer {
-    plan: StreamPlan,
-    ring: rtrb::Producer<f32>,
-    /// Frames decoded but held back because the next transition may overlap them.
-    tail: VecDeque<f32>,
-    /// Frames ready for the ring.
-    staging: VecDeque<f32>,
-    scratch: Vec<f32>,
-    track: Option<TrackReader>,
-    index: usize,
-    /// Frames the current track has produced, and how many tracks in a row produced none.
-    track_frames: usize,
-    empty_tracks: usize,
-    done: bool,
-}
-
-impl Streamer {
-    fn new(plan: StreamPlan, ring: rtrb::Producer<f32>) -> Self {
-        Self {
-            plan,
-            ring,
-            tail: VecDeque::new(),
-            staging: VecDeque::new(),
-            scratch: Vec::with_capacity(CHUNK * 4),
-            track: None,
-            index: 0,
-            track_frames: 0,
-            empty_tracks: 0,
-            done: false,
-        }
-    }
-
-    fn single_loop(&self) -> bool {
-        self.plan.looping && self.plan.files.len() == 1
-    }
-
-    fn has_next(&self, index: usize) -> bool {
-        self.plan.looping || index + 1 < self.plan.files.len()
-    }
-
-    /// Frames to hold back before the transition after track `index`.
-    fn hold(&self, index: usize) -> usize {
-        if !self.has_next(index) {
-            0
-        } else if self.single_loop() {
-            self.plan.loop_crossfade
-        } else {
-            self.plan.crossfade
-        }
-    }
-
-    /// Opens track `index` (wrapping), skipping files that fail. None if no file in a whole
-    /// round can be opened.
-    fn open_from(&mut self, mut index: usize) -> Option<(usize, TrackReader)> {
-        let n = self.plan.files.len();
-        for _ in 0..n {
-            if index >= n {
-                if !self.plan.looping {
-                    return None;
-                }
-                index = 0;
-            }
-            let path = &self.plan.files[index];
-            match TrackReader::open(path, self.plan.rate, self.single_loop()) {
-                Ok(r) => return Some((index, r)),
-                Err(e) => tracing::warn!("skipping: {e}"),
-            }
-            index += 1;
-            if index >= n && !self.plan.looping {
-                return None;
-            }
-        }
-        None
-    }
-
-    fn run(mut self) {
-        match self.open_from(0) {
-            Some((i, r)) => {
-                self.index = i;
-                self.track = Some(r);
-            }
-            None => self.done = true,
-        }
-        loop {
-            if self.ring.is_abandoned() {
-                return;
-            }
-            // Push what is staged.
-            let space = self.ring.slots() & !1;
-            let n = space.min(self.staging.len());
-            if n > 0
-                && let Ok(chunk) = self.ring.write_chunk_uninit(n)
-            {
-                chunk.fill_from_iter(self.staging.drain(..n));
-            }
-            if self.staging.is_empty() {
-                if self.done {
-                    return; // drops the producer: end of stream
-                }
-                self.step();
-                continue;
-            }
-            if self.ring.slots() < 2 {
-                // The ring holds seconds; topping it up every 20 ms is plenty.
-                thread::sleep(Duration::from_millis(20));
-            }
-        }
-    }
-
-    /// Decodes one more chunk or performs one transition.
-    fn step(&mut self) {
-        let Some(track) = self.track.as_mut() else {
-            self.flush_tail();
-            self.done = true;
-            return;
-        };
-        self.scratch.clear();
-        if track.read(&mut self.scratch) {
-            self.track_frames += self.scratch.len() / 2;
-            self.tail.extend(self.scratch.iter().copied());
-            let hold = self.hold(self.index) * 2;
-            while self.tail.len() > hold {
-                let move_n = self.tail.len() - hold;
-                self.staging.extend(self.tail.drain(..move_n));
-            }
-            return;
-        }
-        // End of this track.
-        if self.track_frames == 0 {
-            self.empty_tracks += 1;
-        } else {
-            self.empty_tracks = 0;
-        }
-        self.track_frames = 0;
-        if !self.has_next(self.index) || self.empty_tracks >= self.plan.files.len() {
-            // Played out, or a loop whose every file is empty.
-            self.track = None;
-            self.flush_tail();
-            self.done = true;
-            return;
-        }
-        let single = self.single_loop();
-        let Some((next, mut reader)) = self.open_from(self.index + 1) else {
-            self.track = None;
-            self.flush_tail();
-            self.done = true;
-            return;
-        };
-        let (k_max, curve) = if single {
-            (self.plan.loop_crossfade, self.plan.loop_curve)
-        } else {
-            (self.plan.crossfade, Curve::EqualPower)
-        };
-        let k_max = k_max.min(self.tail.len() / 2);
-        // Read the head of the next track: twice the crossfade, so that a crossfade never
-        // covers more than half of a track. Each transition then leaves more in the tail than
-        // it takes, and a playlist of tracks shorter than its crossfade still moves on
-        // (otherwise the tail never outgrows the hold and nothing reaches the ring).
-        self.scratch.clear();
-        while self.scratch.len() < k_max * 4 && reader.read(&mut self.scratch) {}
-        let k = k_max.min(self.scratch.len() / 4);
-        let t0 = self.tail.len() / 2 - k;
-        for i in 0..k {
-            #[allow(clippy::cast_precision_loss)]
-            let p = (i as f32 + 0.5) / k as f32;
-            let (a, b) = (curve.fade_out(p), curve.fade_in(p));
-            for ch in 0..2 {
-                let t = &mut self.tail[(t0 + i) * 2 + ch];
-                *t = *t * a + self.scratch[i * 2 + ch] * b;
-            }
-        }
-        self.tail.extend(self.scratch[k * 2..].iter().copied());
-        self.track_frames = self.scratch.len() / 2;
-        self.index = next;
-        self.track = Some(reader);
-        let hold = self.hold(self.index) * 2;
-        if self.tail.len() > hold {
-            let move_n = self.tail.len() - hold;
-            self.staging.extend(self.tail.drain(..move_n));
-        }
-    }
-
-    fn flush_tail(&mut self) {
-        self.staging.extend(self.tail.drain(..));
-    }
 }
 
 /// Interleaved stereo frames at the device rate, decoded ahead of time and shared.
@@ -589,10 +522,11 @@ impl PcmBuffer {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn write(path: &Path, rate: u32, frames: usize) {
+    /// Writes a mono float WAV of a 0.5-amplitude sine at `rate`.
+    pub(crate) fn write(path: &Path, rate: u32, frames: usize) {
         let spec = hound::WavSpec {
             channels: 1,
             sample_rate: rate,
@@ -606,97 +540,6 @@ mod tests {
             w.write_sample(s).expect("write");
         }
         w.finalize().expect("finalize");
-    }
-
-    /// Everything a streamer puts in its ring, until it ends or `limit` frames arrive.
-    fn stream(plan: StreamPlan, limit: usize) -> Vec<f32> {
-        let (tx, mut rx) = rtrb::RingBuffer::new(48_000 * 2);
-        let thread = spawn_stream(plan, tx, "test".into()).expect("spawn");
-        let mut got = Vec::new();
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while got.len() < limit * 2 && std::time::Instant::now() < deadline {
-            match rx.pop() {
-                Ok(s) => got.push(s),
-                Err(_) if rx.is_abandoned() => break,
-                Err(_) => thread::sleep(Duration::from_millis(1)),
-            }
-        }
-        drop(rx);
-        thread
-            .join()
-            .expect("the streamer ends when the voice is dropped");
-        got
-    }
-
-    /// A two-track playlist at 48 kHz with a `crossfade` of that many frames.
-    fn two_tracks(a: PathBuf, b: PathBuf, looping: bool, crossfade: usize) -> StreamPlan {
-        StreamPlan {
-            files: vec![a, b],
-            looping,
-            crossfade,
-            loop_crossfade: 2_400,
-            loop_curve: Curve::Linear,
-            rate: 48_000,
-        }
-    }
-
-    #[test]
-    fn a_playlist_of_tracks_shorter_than_its_crossfade_still_plays() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (a, b) = (dir.path().join("a.wav"), dir.path().join("b.wav"));
-        write(&a, 48_000, 12_000);
-        write(&b, 44_100, 11_025);
-        let plan = two_tracks(a, b, true, 3 * 48_000);
-        // Ten seconds of 0.25 s tracks under a 3 s crossfade: it used to spin forever with
-        // the whole playlist held back and the ring empty.
-        let got = stream(plan, 480_000);
-        assert_eq!(got.len(), 480_000 * 2, "the ring filled");
-        let peak = got.iter().fold(0.0f32, |m, s| m.max(s.abs()));
-        assert!(peak > 0.2, "and it is the tracks' audio: peak {peak}");
-    }
-
-    #[test]
-    fn a_non_looping_playlist_ends_with_every_track_heard() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (a, b) = (dir.path().join("a.wav"), dir.path().join("b.wav"));
-        write(&a, 48_000, 12_000);
-        write(&b, 48_000, 12_000);
-        let plan = two_tracks(a, b, false, 48_000);
-        let got = stream(plan, 1_000_000);
-        // The crossfade is capped at half a track: 24,000 − 6,000 frames overlap.
-        assert_eq!(got.len() / 2, 24_000 - 6_000);
-    }
-
-    #[test]
-    fn a_sound_file_that_became_a_fifo_is_skipped_not_waited_on() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (a, b) = (dir.path().join("a.wav"), dir.path().join("b.wav"));
-        write(&a, 48_000, 12_000);
-        write(&b, 48_000, 12_000);
-        // After the ceremony was checked, b.wav is swapped for a FIFO nobody writes to.
-        std::fs::remove_file(&b).expect("remove");
-        rustix::fs::mkfifoat(rustix::fs::CWD, &b, rustix::fs::Mode::from_raw_mode(0o600))
-            .expect("mkfifo");
-        let started = std::time::Instant::now();
-        let err = TrackReader::open(&b, 48_000, false).err().expect("refused");
-        assert!(
-            err.to_string()
-                .ends_with("b.wav: it is a FIFO (named pipe), not a regular file"),
-            "{err}"
-        );
-        // A playlist with it plays its other track and ends; nothing waits on the FIFO.
-        let got = stream(two_tracks(a, b.clone(), false, 0), 1_000_000);
-        assert_eq!(got.len() / 2, 12_000);
-        let alone = StreamPlan {
-            files: vec![b],
-            ..two_tracks(PathBuf::new(), PathBuf::new(), true, 0)
-        };
-        assert!(stream(alone, 1_000).is_empty());
-        assert!(
-            started.elapsed() < Duration::from_secs(3),
-            "{:?}",
-            started.elapsed()
-        );
     }
 
     #[test]

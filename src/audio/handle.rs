@@ -9,9 +9,11 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::command::Command;
-use super::decode::{DecodeError, PcmBuffer, StreamPlan, spawn_stream};
+use super::decode::{DecodeError, PcmBuffer};
+use super::loops::LoopCache;
 use super::processor::SharedStats;
 use super::ramp::GainRamp;
+use super::stream::{StreamPlan, Waiter, spawn_stream};
 use super::voice::{Input, Voice, VoiceCounters};
 use super::{AudioError, AudioStats, LayerChange, LayerId, MixerSettings, Source, VoiceStats};
 use crate::tween::Curve;
@@ -36,6 +38,10 @@ pub struct AudioHandle {
     /// One-shots decoded ahead (`preload`), played without a decoder thread.
     preloaded: HashMap<PathBuf, PcmBuffer>,
     shared: Arc<SharedStats>,
+    /// Decoded copies of looping files, within `settings.loop_cache`.
+    loops: Arc<LoopCache>,
+    /// An offline renderer waiting for this mixer's decoders.
+    waiter: Arc<Waiter>,
 }
 
 impl std::fmt::Debug for AudioHandle {
@@ -56,8 +62,11 @@ impl AudioHandle {
         sample_rate: u32,
         settings: MixerSettings,
         shared: Arc<SharedStats>,
+        waiter: Arc<Waiter>,
     ) -> Self {
         Self {
+            loops: LoopCache::new(settings.loop_cache),
+            waiter,
             commands,
             returns,
             layer_names,
@@ -145,7 +154,6 @@ impl AudioHandle {
         }
         let ahead = self.settings.stream_ahead.max(Duration::from_millis(100));
         let capacity = usize::try_from(self.frames(ahead)).unwrap_or(usize::MAX) * 2;
-        let (producer, consumer) = rtrb::RingBuffer::new(capacity.max(self.settings.prefill * 4));
         let plan = StreamPlan {
             files: source.files.clone(),
             looping: source.looping,
@@ -155,10 +163,17 @@ impl AudioHandle {
             loop_crossfade: self.frames(self.settings.loop_crossfade) as usize,
             loop_curve: self.settings.loop_curve,
             rate: self.sample_rate,
+            cache: Some(Arc::clone(&self.loops)),
         };
-        spawn_stream(plan, producer, name.to_owned()).map_err(AudioError::Spawn)?;
+        let (ring, _thread) = spawn_stream(
+            plan,
+            capacity.max(self.settings.prefill * 4),
+            name,
+            Arc::clone(&self.waiter),
+        )
+        .map_err(AudioError::Spawn)?;
         Ok(Input::Stream {
-            ring: consumer,
+            ring,
             started: false,
         })
     }
@@ -393,6 +408,12 @@ impl AudioHandle {
                 })
                 .collect(),
         }
+    }
+
+    /// Bytes of decoded loop copies held now (at most `MixerSettings::loop_cache`).
+    #[must_use]
+    pub fn loop_cache_bytes(&self) -> usize {
+        self.loops.used()
     }
 
     /// Drops finished voices now (every other call does this too).

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use super::command::Command;
 use super::limiter::Limiter;
 use super::ramp::GainRamp;
+use super::stream::Waiter;
 use super::voice::{LayerGain, Voice};
 use crate::tween::Curve;
 
@@ -43,6 +44,7 @@ pub(crate) struct ProcessorParts {
     pub limiter: Limiter,
     pub master: f32,
     pub shared: Arc<SharedStats>,
+    pub waiter: Arc<Waiter>,
 }
 
 /// The real-time half of the mixer. Move it to the audio callback (or an offline backend) and
@@ -67,6 +69,7 @@ pub struct AudioProcessor {
     duck_attack: u64,
     duck_release: u64,
     shared: Arc<SharedStats>,
+    waiter: Arc<Waiter>,
 }
 
 impl AudioProcessor {
@@ -90,6 +93,7 @@ impl AudioProcessor {
             duck_attack: p.duck_attack,
             duck_release: p.duck_release,
             shared: p.shared,
+            waiter: p.waiter,
         }
     }
 
@@ -119,14 +123,15 @@ impl AudioProcessor {
 
     /// For offline rendering only (never in a callback): waits until the decoders are ahead,
     /// then renders like [`AudioProcessor::process`]. The result depends only on the files
-    /// and the commands, not on thread timing, so renders are repeatable bit for bit.
+    /// and the commands, not on thread timing, so renders are repeatable bit for bit. The wait
+    /// sleeps until a decoder pushes frames (no polling), so the decoders keep the other cores
+    /// busy while this thread mixes.
     pub fn process_blocking(&mut self, out: &mut [f32]) {
         let block = self.max_block * 2;
         for chunk in out.chunks_mut(block) {
             let frames = chunk.len() / 2;
-            while !self.ready_for(frames) {
-                std::thread::sleep(std::time::Duration::from_micros(200));
-            }
+            let waiter = Arc::clone(&self.waiter);
+            waiter.wait_until(|| self.ready_for(frames));
             self.process(chunk);
         }
     }

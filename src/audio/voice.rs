@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::ramp::GainRamp;
+use super::stream::StreamRing;
 
 /// Counters one voice shares with the control side (read by `AudioHandle::stats`).
 #[derive(Debug, Default)]
@@ -21,10 +22,7 @@ pub(crate) struct VoiceCounters {
 pub(crate) enum Input {
     /// A ring filled by a decoder thread. `started` turns true once it holds `prefill` frames
     /// (or the decoder has finished), so a voice never starts with an underrun.
-    Stream {
-        ring: rtrb::Consumer<f32>,
-        started: bool,
-    },
+    Stream { ring: StreamRing, started: bool },
     /// Interleaved stereo decoded ahead of time.
     Buffer {
         data: Arc<[f32]>,
@@ -135,13 +133,14 @@ impl Voice {
                 let abandoned = ring.is_abandoned();
                 let avail = (ring.slots() / 2).min(frames);
                 if avail > 0
-                    && let Ok(chunk) = ring.read_chunk(avail * 2)
+                    && let Ok(chunk) = ring.ring_mut().read_chunk(avail * 2)
                 {
                     let (a, b) = chunk.as_slices();
                     let na = a.len() / 2;
                     mix(&mut bus[..a.len()], a, &gains[..na]);
                     mix(&mut bus[a.len()..avail * 2], b, &gains[na..avail]);
                     chunk.commit_all();
+                    ring.consumed();
                 }
                 if avail < frames {
                     if abandoned {
@@ -193,7 +192,7 @@ impl Voice {
 mod tests {
     use super::*;
 
-    fn stream_voice(ring: rtrb::Consumer<f32>) -> Voice {
+    fn stream_voice(ring: StreamRing) -> Voice {
         Voice {
             id: 1,
             layer: Some(0),
@@ -210,7 +209,7 @@ mod tests {
 
     #[test]
     fn an_underrun_silences_only_that_voice_and_is_counted() {
-        let (mut tx, rx) = rtrb::RingBuffer::new(4096);
+        let (mut tx, rx) = StreamRing::by_hand(4096);
         let mut starved = stream_voice(rx);
         let mut steady = Voice {
             input: Input::Buffer {
@@ -218,7 +217,7 @@ mod tests {
                 pos: 0,
                 looping: true,
             },
-            ..stream_voice(rtrb::RingBuffer::new(2).1)
+            ..stream_voice(StreamRing::by_hand(2).1)
         };
         let unity = LayerGain::Const(1.0);
         let mut gains = [0.0f32; 480];

@@ -101,6 +101,8 @@ pub struct Room {
     sound: Option<Sound>,
     /// The output to try again, when to, and the wait after that.
     sound_retry: Option<(crate::audio::OutputSpec, Duration, Duration)>,
+    /// Since when the room has been idle and silent (see `rest_sound`).
+    silent_since: Option<Duration>,
     mqtt: Option<MqttOutput>,
     bus: Option<Bus>,
     persistence: Option<Persistence>,
@@ -167,6 +169,7 @@ impl Room {
             notifier: parts.notifier,
             sound: parts.sound,
             sound_retry: parts.sound_retry.map(|o| (o, SOUND_RETRY, SOUND_RETRY)),
+            silent_since: None,
             mqtt,
             bus,
             persistence: parts.persistence,
@@ -214,8 +217,7 @@ impl Room {
             ),
         };
         self.notifier.ready(&ready);
-        let mut tick = tokio::time::interval(self.tick_every());
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_tick = tokio::time::Instant::now();
         let mut requests_open = true;
         let exit = loop {
             self.flush();
@@ -227,6 +229,7 @@ impl Room {
                 .as_ref()
                 .and_then(|r| r.timeline.next_deadline())
                 .map(|d| self.clock.instant_at(d));
+            let tick_at = self.tick_every().map(|every| last_tick + every);
             tokio::select! {
                 () = sleep_until(wake) => {
                     let now = self.clock.now();
@@ -243,15 +246,29 @@ impl Room {
                 },
                 Some(paths) = next_of(&mut edits) => self.reload(&paths),
                 Some(what) = next_of(&mut trouble) => self.trouble(&what),
-                _ = tick.tick() => self.tick(),
+                () = sleep_until(tick_at) => {
+                    last_tick = tokio::time::Instant::now();
+                    self.tick();
+                }
             }
         };
         self.close(exit).await;
         exit
     }
 
-    fn tick_every(&self) -> Duration {
-        self.notifier.ping_every().map_or(TICK, |p| p.min(TICK))
+    /// How often the room needs its tick now: every second while a ceremony runs, the sound
+    /// output is missing or still open; at rest (idle, silent, output closed) only for the
+    /// watchdog, if systemd asked for one, else never, so an idle daemon does not wake.
+    fn tick_every(&self) -> Option<Duration> {
+        let busy = self.engine.is_some()
+            || self.sound_retry.is_some()
+            || self.sound.as_ref().is_some_and(|s| !s.is_resting());
+        let ping = self.notifier.ping_every();
+        if busy {
+            Some(ping.map_or(TICK, |p| p.min(TICK)))
+        } else {
+            ping
+        }
     }
 
     /// Resumes a saved position, or starts `run`'s ceremony, or waits.
@@ -497,6 +514,7 @@ impl Room {
         self.notifier.ping();
         self.retry_sound(now);
         self.flush();
+        self.rest_sound(now);
     }
 
     /// Delivers pending events, ends a finished ceremony, and saves if due.

@@ -288,12 +288,13 @@ impl Slot {
     }
 }
 
-/// Flags the error callback raises for the supervisor (atomics only: it may run on the audio
-/// thread).
-#[derive(Debug, Default)]
+/// Flags the error callback raises for the supervisor, which it then wakes (atomics and an
+/// unpark only: it may run on the audio thread).
+#[derive(Debug)]
 struct Faults {
     lost: AtomicBool,
     xruns: AtomicU64,
+    supervisor: thread::Thread,
 }
 
 fn build_stream<T: SizedSample + FromSample<f32>>(
@@ -306,12 +307,15 @@ fn build_stream<T: SizedSample + FromSample<f32>>(
     device.build_output_stream(
         shape.config(),
         move |data: &mut [T], _info: &cpal::OutputCallbackInfo| slot.fill(data, channels),
-        move |e: cpal::Error| match e.kind() {
-            ErrorKind::Xrun => {
-                faults.xruns.fetch_add(1, Ordering::Relaxed);
+        move |e: cpal::Error| {
+            match e.kind() {
+                ErrorKind::Xrun => {
+                    faults.xruns.fetch_add(1, Ordering::Relaxed);
+                }
+                ErrorKind::DeviceChanged => return, // rerouted by the host; keeps playing
+                _ => faults.lost.store(true, Ordering::Relaxed),
             }
-            ErrorKind::DeviceChanged => {} // rerouted by the host; keeps playing
-            _ => faults.lost.store(true, Ordering::Relaxed),
+            faults.supervisor.unpark();
         },
         None,
     )
@@ -397,6 +401,9 @@ impl CpalBackend {
     #[doc(hidden)]
     pub fn simulate_loss(&self) {
         self.shared.drop_stream.store(true, Ordering::Relaxed);
+        if let Some(t) = &self.thread {
+            t.thread().unpark();
+        }
     }
 }
 
@@ -413,7 +420,9 @@ fn take_back(rx: &mut rtrb::Consumer<AudioProcessor>) -> Option<AudioProcessor> 
 }
 
 /// The supervisor: owns the cpal stream (never moved between threads), rebuilds it with
-/// backoff (250 ms doubling to 5 s) when the device is lost, logs once per outage.
+/// backoff (250 ms doubling to 5 s) when the device is lost, logs once per outage. Between
+/// events it sleeps (parked) until the error callback, `stop` or `simulate_loss` wakes it: no
+/// wake-ups while the stream plays well.
 fn supervise(
     name: Option<String>,
     shape: Shape,
@@ -438,7 +447,11 @@ fn supervise(
         }
         if current.is_none() {
             let p = held.take()?;
-            let faults = Arc::new(Faults::default());
+            let faults = Arc::new(Faults {
+                lost: AtomicBool::new(false),
+                xruns: AtomicU64::new(0),
+                supervisor: thread::current(),
+            });
             let (tx, mut rx) = rtrb::RingBuffer::new(1);
             let slot = Slot {
                 processor: Some(p),
@@ -484,7 +497,7 @@ fn supervise(
                 .xruns
                 .store(faults.xruns.load(Ordering::Relaxed), Ordering::Relaxed);
         }
-        thread::sleep(Duration::from_millis(100));
+        thread::park();
     }
     if let Some((stream, mut rx, _)) = current.take() {
         drop(stream);
@@ -516,7 +529,15 @@ impl AudioBackend for CpalBackend {
 
     fn stop(&mut self) -> Result<Option<AudioProcessor>, BackendError> {
         self.shared.running.store(false, Ordering::SeqCst);
-        Ok(self.thread.take().and_then(|t| t.join().ok().flatten()))
+        let thread = self.thread.take();
+        if let Some(t) = &thread {
+            t.thread().unpark();
+        }
+        Ok(thread.and_then(|t| t.join().ok().flatten()))
+    }
+
+    fn restartable(&self) -> bool {
+        true
     }
 }
 
@@ -524,6 +545,7 @@ impl Drop for CpalBackend {
     fn drop(&mut self) {
         self.shared.running.store(false, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
+            t.thread().unpark();
             let _ = t.join();
         }
     }
