@@ -567,7 +567,15 @@ impl LightController {
                 // An effect waits while its last command is held back by the rate: the
                 // newest point would replace it, and the one held may be where an entry fade
                 // ends, which keeps the fade's length.
+                // It also waits while the device still glides to its last point well past
+                // when the next was due (a resume let a lagging glide finish over its own
+                // time): the next point would start from a level the effect never planned,
+                // and jump from there. It goes on from the glide's end.
                 Activity::Effect(run) if sent => {
+                    let due_at = effect_due(run, &light.track);
+                    if due_at <= now {
+                        run.delay(due_at.saturating_sub(run.next_at()));
+                    }
                     while run.next_at() <= now {
                         due = run.next().map(|(_, c)| c);
                     }
@@ -646,7 +654,7 @@ impl LightController {
                     },
                     // Its held command's slot (the pacer's deadline) wakes it.
                     Activity::Effect(_) if self.pacer.is_waiting(&i) => None,
-                    Activity::Effect(run) => effects.then(|| run.next_at()),
+                    Activity::Effect(run) => effects.then(|| effect_due(run, &light.track)),
                 };
                 next = match (next, t) {
                     (Some(a), Some(b)) => Some(a.min(b)),
@@ -688,6 +696,13 @@ impl LightController {
 }
 
 /// The command that shows `state` at once: OFF for a dark state.
+/// When an effect's next point may go out: when due, or when the device's glide to the last
+/// point ends, if that is later (a held or stretched point, or a transition the driver
+/// rounded up): the effect goes on from where it planned to be.
+fn effect_due(run: &EffectRun, track: &Track) -> Duration {
+    run.next_at().max(track.glide_ends())
+}
+
 fn resting_command(state: LightState, opts: &LightOptions) -> LightCommand {
     if state.level <= 0.0 {
         LightCommand::off()
