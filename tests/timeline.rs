@@ -491,30 +491,39 @@ fn the_reference_ceremony_never_jumps_and_stays_warm_and_low() {
 
 /// The light actions of a one-cue ceremony whose cue names group `group` (lights `a` and `b`,
 /// level 0.7 over 20 s) and its member `a` (level 0.2 over 3 s).
-fn group_and_member(group: &str) -> Vec<(usize, f32, Duration)> {
+/// A one-phase ceremony in a temporary folder: the fixture rig with group `ab` renamed to
+/// `group`, `ceremony` as `ceremony.toml` (its phase `one` plays `one.toml`) and `scene`.
+fn one_phase(group: &str, ceremony: &str, scene: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let rig = std::fs::read_to_string("tests/fixtures/engine/rig.toml")
         .expect("fixture rig")
         .replace("ab = [\"a\", \"b\"]", &format!("{group} = [\"a\", \"b\"]"))
         .replace("double = \"goto three\"", "");
     std::fs::write(dir.path().join("rig.toml"), rig).expect("write");
-    std::fs::write(
-        dir.path().join("ceremony.toml"),
-        "transition = \"5s\"\n[[phase]]\nid = \"one\"\nscene = \"one.toml\"\n",
-    )
-    .expect("write");
-    std::fs::write(
-        dir.path().join("one.toml"),
-        format!(
-            "[[cue]]\nat = \"0s\"\n[cue.lights.{group}]\nlevel = 0.7\nfade = \"20s\"\n[cue.lights.a]\nlevel = 0.2\nfade = \"3s\"\n"
-        ),
-    )
-    .expect("write");
-    let loaded = config::load_ceremony(dir.path(), None).unwrap_or_else(|d| panic!("{d}"));
+    let ceremony = format!("{ceremony}[[phase]]\nid = \"one\"\nscene = \"one.toml\"\n");
+    std::fs::write(dir.path().join("ceremony.toml"), ceremony).expect("write");
+    std::fs::write(dir.path().join("one.toml"), scene).expect("write");
+    dir
+}
+
+fn started(dir: &Path) -> (Timeline, Vec<Event>) {
+    let loaded = config::load_ceremony(dir, None).unwrap_or_else(|d| panic!("{d}"));
     let mut tl = Timeline::new(Arc::new(loaded.ceremony), loaded.rig);
     let mut out = Vec::new();
     tl.command(s(0.0), &Command::Start, &mut out)
         .expect("start");
+    (tl, out)
+}
+
+fn group_and_member(group: &str) -> Vec<(usize, f32, Duration)> {
+    let dir = one_phase(
+        group,
+        "transition = \"5s\"\n",
+        &format!(
+            "[[cue]]\nat = \"0s\"\n[cue.lights.{group}]\nlevel = 0.7\nfade = \"20s\"\n[cue.lights.a]\nlevel = 0.2\nfade = \"3s\"\n"
+        ),
+    );
+    let (_, out) = started(dir.path());
     out.iter()
         .filter_map(|e| match &e.action {
             Action::Light {
@@ -546,29 +555,13 @@ fn the_finish_overtakes_a_slower_fade_to_dark_so_the_light_is_off_when_the_room_
     // Issue 9, found by the 10,000-case run: a cue faded a light to 0 over 7 s and the finish
     // (1.8 s) came half a second later. The light was already headed to 0, so the finish sent
     // it nothing, and the room ended while the bulb still glided, with no off ever sent.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let rig = std::fs::read_to_string("tests/fixtures/engine/rig.toml")
-        .expect("fixture rig")
-        .replace("double = \"goto three\"", "");
-    std::fs::write(dir.path().join("rig.toml"), rig).expect("write");
-    std::fs::write(
-        dir.path().join("ceremony.toml"),
-        "finish_fade = \"1800ms\"\n[[phase]]\nid = \"one\"\nscene = \"one.toml\"\n",
-    )
-    .expect("write");
-    std::fs::write(
-        dir.path().join("one.toml"),
+    let dir = one_phase(
+        "ab",
+        "finish_fade = \"1800ms\"\n",
         "[[cue]]\nat = \"0s\"\n[cue.lights.a]\nlevel = 0.3\nfade = \"1s\"\n\
          [[cue]]\nat = \"2s\"\n[cue.lights.a]\nlevel = 0.0\nfade = \"7s\"\n",
-    )
-    .expect("write");
-    let fresh = || {
-        let loaded = config::load_ceremony(dir.path(), None).unwrap_or_else(|d| panic!("{d}"));
-        Timeline::new(Arc::new(loaded.ceremony), loaded.rig)
-    };
-    let mut tl = fresh();
-    let mut out = Vec::new();
-    cmd(&mut tl, 0.0, Command::Start, &mut out).expect("start");
+    );
+    let (mut tl, mut out) = started(dir.path());
     cmd(&mut tl, 2.5, Command::Next, &mut out).expect("finish");
     let at_finish: Vec<_> = out
         .iter()
@@ -585,9 +578,7 @@ fn the_finish_overtakes_a_slower_fade_to_dark_so_the_light_is_off_when_the_room_
         .collect();
     assert_eq!(at_finish, [(0, 0.0, s(1.8))], "{out:#?}");
     // And a light that gets there before the room ends is left to its own fade.
-    let mut tl = fresh();
-    let mut out = Vec::new();
-    cmd(&mut tl, 0.0, Command::Start, &mut out).expect("start");
+    let (mut tl, mut out) = started(dir.path());
     cmd(&mut tl, 8.5, Command::Next, &mut out).expect("finish");
     assert!(
         !out.iter()
