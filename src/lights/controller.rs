@@ -567,17 +567,23 @@ impl LightController {
                 // An effect waits while its last command is held back by the rate: the
                 // newest point would replace it, and the one held may be where an entry fade
                 // ends, which keeps the fade's length.
-                // It also waits while the device still glides to its last point well past
-                // when the next was due (a resume let a lagging glide finish over its own
-                // time): the next point would start from a level the effect never planned,
-                // and jump from there. It goes on from the glide's end.
+                // It also waits while the device still glides to its last command (held,
+                // stretched or rounded up): a point sent mid-glide starts from a level the
+                // effect never planned, and jumps from there. At the glide's end it goes on
+                // from where the device is (`EffectRun::resume_from`).
                 Activity::Effect(run) if sent => {
                     let due_at = effect_due(run, &light.track);
                     if due_at <= now {
-                        run.delay(due_at.saturating_sub(run.next_at()));
-                    }
-                    while run.next_at() <= now {
-                        due = run.next().map(|(_, c)| c);
+                        let wait = due_at.saturating_sub(run.next_at());
+                        if wait > opts.transition_resolution() {
+                            run.resume_from(due_at, light.track.level_at(due_at));
+                        } else {
+                            // A transition the driver rounded up: only later.
+                            run.delay(wait);
+                        }
+                        while run.next_at() <= now {
+                            due = run.next().map(|(_, c)| c);
+                        }
                     }
                 }
                 Activity::Idle | Activity::Effect(_) => {}
@@ -697,8 +703,8 @@ impl LightController {
 
 /// The command that shows `state` at once: OFF for a dark state.
 /// When an effect's next point may go out: when due, or when the device's glide to the last
-/// point ends, if that is later (a held or stretched point, or a transition the driver
-/// rounded up): the effect goes on from where it planned to be.
+/// command ends, if that is later (a held or stretched command, or a transition the driver
+/// rounded up).
 fn effect_due(run: &EffectRun, track: &Track) -> Duration {
     run.next_at().max(track.glide_ends())
 }

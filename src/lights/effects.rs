@@ -257,6 +257,34 @@ impl EffectRun {
         }
     }
 
+    /// Goes on at `now` after waiting for the device's glide to a command the effect did not
+    /// plan for (held back, stretched or rounded up), from `level`, where the device is: the
+    /// rest moves later by the wait, and a running entry fade starts again from that level
+    /// over what was left of it, so the light never moves faster than the entry asked.
+    pub fn resume_from(&mut self, now: Duration, level: f32) {
+        self.delay(now.saturating_sub(self.at));
+        self.shown = (now, level, level, Duration::ZERO);
+        let Some(e) = &mut self.entry else {
+            return;
+        };
+        let ran = e.elapsed(now);
+        let left = e.fade.duration.saturating_sub(ran);
+        if left.is_zero() {
+            self.entry = None;
+            return;
+        }
+        e.fade = Fade {
+            from: LightState {
+                level,
+                color: e.fade.state_at(ran).color,
+            },
+            duration: left,
+            ..e.fade
+        };
+        e.skip = Duration::ZERO;
+        e.origin = now;
+    }
+
     /// The level the effect swings around once its entry fade (if any) is over.
     #[must_use]
     pub fn base(&self) -> LightState {

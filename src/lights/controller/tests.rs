@@ -36,6 +36,15 @@ fn run(c: &mut LightController, from: Duration, end: Duration) -> Vec<(Duration,
     let mut out = Vec::new();
     let mut now = from;
     loop {
+        eprintln!(
+            "{now:?} poll: glide_ends={:?} next={:?} waiting={}",
+            c.lights[0].track.glide_ends(),
+            match &c.lights[0].activity {
+                Activity::Effect(r) => Some(r.next_at()),
+                _ => None,
+            },
+            c.pacer.is_waiting(&0)
+        );
         for p in c.poll(now) {
             out.push((now, p));
         }
@@ -419,4 +428,50 @@ fn unknown_lights_are_refused() {
         .apply(us(0), 3, LightTarget::off(), Duration::ZERO, Curve::Linear)
         .expect_err("no light 3");
     insta::assert_snapshot!(err, @"failed to address light 3: the rig has 1 lights");
+}
+
+#[test]
+fn a_blending_effect_waits_for_the_glide_a_held_command_started() {
+    // Issue 9, found by the 10,000-case run: a fade to 0.01 held back by the rate went out
+    // stretched (3.7 s) just as a candle cue arrived; the candle's first point then went out a
+    // second later, 1 s long, while the bulb was still high in that glide: 0.42 → 0.04 in 1 s.
+    let lights = vec![LightSpec {
+        address: "dev0".to_owned(),
+        options: LightOptions::defaults(DriverKind::HaJson),
+    }];
+    let mut c = LightController::new(lights, 42);
+    let t = |level, effect| LightTarget {
+        level,
+        color: None,
+        effect,
+    };
+    let ms = |v: u64| Duration::from_millis(v);
+    let mut out = Vec::new();
+    c.apply(ms(1600), 0, t(0.69, Effect::None), ms(1216), Curve::Linear)
+        .expect("light");
+    out.extend(run(&mut c, ms(1600), ms(1700)));
+    c.apply(ms(1700), 0, t(0.01, Effect::None), ms(2793), Curve::SCurve)
+        .expect("light");
+    out.extend(run(&mut c, ms(1700), ms(2600)));
+    let candle = Effect::Candle {
+        depth: 0.05,
+        interval: ms(1000),
+    };
+    c.apply(ms(2600), 0, t(0.01, candle), ms(2656), Curve::Linear)
+        .expect("light");
+    out.extend(run(&mut c, ms(2600), ms(12_000)));
+    let glide =
+        |p: &Publish| Duration::from_secs_f64(json(p)["transition"].as_f64().unwrap_or(0.0));
+    assert!(out.len() >= 4, "{out:?}");
+    for w in out.windows(2) {
+        let ((t0, p0), (t1, _)) = (&w[0], &w[1]);
+        if *t0 >= ms(2600) {
+            assert!(
+                *t1 + us(1) >= *t0 + glide(p0),
+                "{:?} before the glide of {:?} ended",
+                t1,
+                p0.payload
+            );
+        }
+    }
 }
