@@ -443,19 +443,16 @@ impl LightController {
             match &mut light.activity {
                 Activity::Idle => {}
                 Activity::Fading(run) => {
-                    let rem = run.fade.duration.saturating_sub(run.skip);
-                    if run.lag > rem {
-                        // The device lagged the plan: it goes on from where it froze, over
-                        // what was left of its own glide.
-                        run.fade = Fade {
-                            from: LightState {
-                                level: light.track.level_at(now),
-                                color: run.fade.state_at(run.skip).color,
-                            },
-                            to: run.fade.to,
-                            duration: run.lag,
-                            curve: Curve::Linear,
-                        };
+                    // The device may lag the plan (its message rate held a command back, or
+                    // an effect waited for its glide): it goes on from where it froze, over
+                    // what was left of the fade, of its own glide, or longer if it has
+                    // further to go than the plan had, never faster than the fade.
+                    let device = light.track.level_at(now);
+                    let planned = run.fade.state_at(run.skip).level;
+                    if run.lag > run.fade.duration.saturating_sub(run.skip)
+                        || (device - planned).abs() > 0.01
+                    {
+                        run.fade = run.fade.rest_from(run.skip, device, run.lag);
                         run.skip = Duration::ZERO;
                     }
                     let blend = if run.then.is_none() && light.spec.options.fades_natively() {

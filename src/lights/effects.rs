@@ -260,7 +260,8 @@ impl EffectRun {
     /// Goes on at `now` after waiting for the device's glide to a command the effect did not
     /// plan for (held back, stretched or rounded up), from `level`, where the device is: the
     /// rest moves later by the wait, and a running entry fade starts again from that level
-    /// over what was left of it, so the light never moves faster than the entry asked.
+    /// over what was left of it, or longer if the light has further to go
+    /// ([`Fade::rest_from`]), so it never moves faster than the entry asked.
     pub fn resume_from(&mut self, now: Duration, level: f32) {
         self.delay(now.saturating_sub(self.at));
         self.shown = (now, level, level, Duration::ZERO);
@@ -268,19 +269,12 @@ impl EffectRun {
             return;
         };
         let ran = e.elapsed(now);
-        let left = e.fade.duration.saturating_sub(ran);
-        if left.is_zero() {
+        let rest = e.fade.rest_from(ran, level, Duration::ZERO);
+        if rest.duration.is_zero() {
             self.entry = None;
             return;
         }
-        e.fade = Fade {
-            from: LightState {
-                level,
-                color: e.fade.state_at(ran).color,
-            },
-            duration: left,
-            ..e.fade
-        };
+        e.fade = rest;
         e.skip = Duration::ZERO;
         e.origin = now;
     }

@@ -62,6 +62,31 @@ pub struct Fade {
 pub type Schedule = Vec<(Duration, LightCommand)>;
 
 impl Fade {
+    /// The rest of this fade after `elapsed`, taken up from `level` (where a device really
+    /// is, which may not be where the plan had got to) and moving no faster than the whole
+    /// fade did on average: what was left of its time, or longer if the light has further
+    /// to go, or `at_least` (a device glide that must finish first).
+    #[must_use]
+    pub fn rest_from(&self, elapsed: Duration, level: f32, at_least: Duration) -> Self {
+        let left = self.duration.saturating_sub(elapsed);
+        let span = (self.to.level - self.from.level).abs();
+        let speed = span / self.duration.as_secs_f32().max(1e-3);
+        let needed = if speed > 0.0 {
+            Duration::from_secs_f32(((self.to.level - level).abs() / speed).min(86_400.0))
+        } else {
+            Duration::ZERO
+        };
+        Self {
+            from: LightState {
+                level,
+                color: self.state_at(elapsed).color,
+            },
+            to: self.to,
+            duration: left.max(needed).max(at_least),
+            curve: Curve::Linear,
+        }
+    }
+
     /// Eased progress (0..=1) after `elapsed`.
     #[must_use]
     pub fn eased(&self, elapsed: Duration) -> f32 {
@@ -414,6 +439,34 @@ mod tests {
             level: 1.0,
             color: Some(LightColor::Kelvin(4000)),
         }
+    }
+
+    #[test]
+    fn the_rest_of_a_fade_from_a_lagging_light_keeps_the_fades_speed() {
+        // Issue 9: a pause froze a light at 0.68 whose plan, 0.68 → 0.17 over 1 s, had 1 ms
+        // left; resuming over that 1 ms snapped it down.
+        let fade = Fade {
+            from: LightState {
+                level: 0.68,
+                color: None,
+            },
+            to: warm(0.17),
+            duration: Duration::from_secs(1),
+            curve: Curve::Linear,
+        };
+        let rest = fade.rest_from(Duration::from_millis(999), 0.68, Duration::ZERO);
+        assert!((rest.from.level - 0.68).abs() < 1e-6);
+        let t = rest.duration.as_secs_f32();
+        assert!(
+            (t - 1.0).abs() < 0.01,
+            "the whole span at the fade's speed: {t}"
+        );
+        // A light already near the end keeps what was left of the time.
+        let near = fade.rest_from(Duration::from_millis(500), 0.2, Duration::ZERO);
+        assert_eq!(near.duration, Duration::from_millis(500));
+        // And a device glide that must finish first is waited for.
+        let glide = fade.rest_from(Duration::from_millis(500), 0.2, Duration::from_secs(2));
+        assert_eq!(glide.duration, Duration::from_secs(2));
     }
 
     /// Offsets strictly increase with gaps of at least `gap`.
