@@ -60,9 +60,11 @@ fn main() {
             .join(", ")
     );
     println!(
-        "heap growth phase 2 -> phase 8: {} B; peak after warm-up over warm: {} B; RSS {:.0} -> {:.0} KiB",
+        "heap growth phase 2 -> phase 8: {} B; peak after warm-up over warm (less loop copies): {} B; loop copies at most {} of {} B; RSS {:.0} -> {:.0} KiB",
         report.growth(),
         report.peak_growth(),
+        report.loop_cache_peak.0,
+        report.loop_cache_peak.1,
         rss_before,
         rss_kib()
     );

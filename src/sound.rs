@@ -78,6 +78,12 @@ impl Player {
     pub fn stats(&self) -> AudioStats {
         self.handle.stats()
     }
+
+    /// Bytes of decoded loop copies the mixer holds now (within its loop-cache budget).
+    #[must_use]
+    pub fn loop_cache_bytes(&self) -> usize {
+        self.handle.loop_cache_bytes()
+    }
 }
 
 impl Sound {
