@@ -86,10 +86,12 @@ run_once null "$bin" run "$abs_ceremony" --output null --no-mqtt
 mkfifo "$work/alsa.fifo"
 printf 'pcm.!default { type file; slave.pcm "null"; file "%s"; format "raw" }\n' \
   "$work/alsa.fifo" >"$work/.asoundrc"
-pv -q -L 384000 <"$work/alsa.fifo" >/dev/null &
+# pv opens the FIFO read-write, so it never sees an end of file: cpal opens the device once to
+# read its formats and closes it before it opens it to play, and a plain reader would take that
+# first close as the end and leave the second open waiting for a reader for ever.
+pv -q -L 384000 <>"$work/alsa.fifo" >/dev/null &
 pv_pid=$!
 HOME="$work" run_once alsa "$bin" run "$abs_ceremony" --output default --no-mqtt
-wait "$pv_pid" || true
 
 # Idle daemon: CPU ticks and context switches of all threads, over idle_secs.
 sample() { # pid -> "ticks voluntary involuntary"
@@ -113,7 +115,7 @@ mosquitto -p "$port" >"$work/mosquitto.log" 2>&1 &
 broker_pid=$!
 sleep 0.5
 for output in null default; do
-  [ "$output" = default ] && { pv -q -L 384000 <"$work/alsa.fifo" >/dev/null & }
+
   HOME="$work" STATE_DIRECTORY="$work/state-idle-$output" SANCTUM_LOG=warn \
     "$bin" daemon --library "$work/lib" --rig "$rig" --output "$output" \
     --broker "mqtt://127.0.0.1:$port" \
@@ -131,6 +133,6 @@ for output in null default; do
     "$output" "$idle_secs" "$cpu" "$(echo "100 * $cpu / $idle_secs" | bc -l)" \
     "$(echo "($v1 - $v0) / $idle_secs" | bc -l)" "$((i1 - i0))" "$threads"
 done
-kill "$broker_pid"
+kill "$broker_pid" "$pv_pid"
 echo
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
