@@ -524,7 +524,13 @@ fn group_and_member(group: &str) -> Vec<(usize, f32, Duration)> {
         ),
     );
     let (_, out) = started(dir.path());
-    out.iter()
+    light_moves(&out)
+}
+
+/// Each light action as (light, level, fade).
+fn light_moves<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<(usize, f32, Duration)> {
+    events
+        .into_iter()
         .filter_map(|e| match &e.action {
             Action::Light {
                 light,
@@ -563,19 +569,7 @@ fn the_finish_overtakes_a_slower_fade_to_dark_so_the_light_is_off_when_the_room_
     );
     let (mut tl, mut out) = started(dir.path());
     cmd(&mut tl, 2.5, Command::Next, &mut out).expect("finish");
-    let at_finish: Vec<_> = out
-        .iter()
-        .filter(|e| e.at == s(2.5))
-        .filter_map(|e| match &e.action {
-            Action::Light {
-                light,
-                target,
-                fade,
-                ..
-            } => Some((*light, target.level, *fade)),
-            _ => None,
-        })
-        .collect();
+    let at_finish = light_moves(out.iter().filter(|e| e.at == s(2.5)));
     assert_eq!(at_finish, [(0, 0.0, s(1.8))], "{out:#?}");
     // And a light that gets there before the room ends is left to its own fade.
     let (mut tl, mut out) = started(dir.path());
