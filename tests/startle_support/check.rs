@@ -21,7 +21,8 @@
 //! ΔR ≤ ε + T · Σ over ramps in motion near w of κ · span · rms / F
 //! ```
 //!
-//! with span the ramp's amplitude range and ε = 10⁻⁴ (−80 dBFS, silence) + 1 % of the level, for
+//! with span the ramp's amplitude range (from wherever the layer may be when it starts: a
+//! change during a ramp starts between that ramp's start and its target) and ε = 10⁻⁴ (−80 dBFS, silence) + 1 % of the level, for
 //! rounding and the mixer's 50 ms loop-point crossfades (a steady tone's RMS moves by a
 //! fraction of a percent across one). Windows within
 //! 20 ms of a one-shot's start are exempt (a chime's attack is its content); its linear decay
@@ -119,6 +120,9 @@ pub fn audio(case: &Case, out: &Outcome) -> Result<(), String> {
     let pauses = Pauses::from(out);
     let trims: Vec<f32> = out.rig.layers.iter().map(|l| l.gain.amplitude()).collect();
     let mut layer_amp = vec![0.0f32; trims.len()];
+    // Each layer's last ramp (end, from): a change that comes while it is still in
+    // motion starts from somewhere between its `from` and its target, not from the target.
+    let mut layer_ramp = vec![(0.0f32, 0.0f32); trims.len()];
     let mut master = out.rig.volume.amplitude();
     let loudest = out.rig.max_volume.amplitude();
     let mut motions = Vec::new();
@@ -150,7 +154,9 @@ pub fn audio(case: &Case, out: &Outcome) -> Result<(), String> {
             Action::Layer { layer, change } => {
                 // A louder master later in the ramp steepens it: take the loudest allowed.
                 let trim = trims[*layer] * loudest;
-                let old = layer_amp[*layer];
+                let target = layer_amp[*layer];
+                let (end, from) = layer_ramp[*layer];
+                let old = if act < end { target.max(from) } else { target };
                 let (fade, curve, spans, new) = match change {
                     LayerChange::Play {
                         gain, fade, curve, ..
@@ -158,12 +164,17 @@ pub fn audio(case: &Case, out: &Outcome) -> Result<(), String> {
                     LayerChange::Gain { gain, fade, curve } => (
                         *fade,
                         *curve,
-                        vec![(gain.amplitude() - old).abs()],
+                        vec![
+                            (gain.amplitude() - old)
+                                .abs()
+                                .max((gain.amplitude() - target).abs()),
+                        ],
                         gain.amplitude(),
                     ),
                     LayerChange::Stop { fade, curve } => (*fade, *curve, vec![old], 0.0),
                 };
                 let len = secs(fade.max(Duration::from_millis(5)));
+                layer_ramp[*layer] = (act + len, old);
                 for span in spans {
                     motions.push(Motion {
                         start: act,
