@@ -245,7 +245,13 @@ impl LightController {
         curve: Curve,
     ) -> Result<(), ControllerError> {
         self.check(index)?;
-        let from = self.state_of(index, now);
+        let mut from = self.state_of(index, now);
+        // The fade runs from where the device is, which may lag the plan (a command held by
+        // its rate, a glide an effect waited for): from the plan's level it would have to
+        // catch up, faster than the cue asks.
+        if !self.paused && self.lights[index].commanded {
+            from.level = self.lights[index].track.level_at(now);
+        }
         let paused = self.paused;
         let seed = self.effect_seed(index);
         let light = &mut self.lights[index];
