@@ -201,8 +201,19 @@ fn first_sound(s: &[f32]) -> Option<usize> {
         .map(|i| i * RATE / 100)
 }
 
-#[test]
-fn a_phone_starts_steers_and_stops_ceremonies_and_the_daemon_waits_between_them() {
+/// A daemon on the library with its own broker and sound through ALSA's `file` plugin, and a
+/// recorder of its topics; `t0` is just before it started.
+struct Started {
+    broker: Mosquitto,
+    url: String,
+    lib: tempfile::TempDir,
+    state: tempfile::TempDir,
+    rec: Recorder,
+    t0: Instant,
+    daemon: Sanctum,
+}
+
+fn start_daemon_with_sound() -> Started {
     require_pv();
     let broker = Mosquitto::start();
     let url = broker.url();
@@ -210,11 +221,33 @@ fn a_phone_starts_steers_and_stops_ceremonies_and_the_daemon_waits_between_them(
     let state = tempfile::tempdir().expect("tempdir");
     let rec = Recorder::new(broker.port, &["sanctum/library/#"]);
     let t0 = Instant::now();
-    let mut daemon = Sanctum::start(
+    let daemon = Sanctum::start(
         &daemon_args(lib.path(), state.path(), &url, "default"),
         true,
         &[],
     );
+    Started {
+        broker,
+        url,
+        lib,
+        state,
+        rec,
+        t0,
+        daemon,
+    }
+}
+
+#[test]
+fn a_phone_starts_steers_and_stops_ceremonies_and_the_daemon_waits_between_them() {
+    let Started {
+        broker: _broker,
+        url,
+        lib: _lib,
+        state: _state,
+        rec,
+        t0,
+        mut daemon,
+    } = start_daemon_with_sound();
     let idle = state_after(&rec, t0, "idle", |v| v["mode"] == "idle");
     assert_eq!(idle["ceremonies"][0]["id"], "evening", "{idle}");
     assert_eq!(idle["ceremonies"][1]["title"], "Morning", "{idle}");
@@ -973,18 +1006,15 @@ fn threads_named(pid: u32, prefix: &str) -> usize {
 
 #[test]
 fn an_idle_daemon_closes_its_sound_output_and_opens_it_for_the_next_ceremony() {
-    require_pv();
-    let broker = Mosquitto::start();
-    let url = broker.url();
-    let lib = library();
-    let state = tempfile::tempdir().expect("tempdir");
-    let rec = Recorder::new(broker.port, &["sanctum/library/#"]);
-    let t0 = Instant::now();
-    let mut daemon = Sanctum::start(
-        &daemon_args(lib.path(), state.path(), &url, "default"),
-        true,
-        &[],
-    );
+    let Started {
+        broker: _broker,
+        url: _url,
+        lib: _lib,
+        state: _state,
+        rec,
+        t0,
+        mut daemon,
+    } = start_daemon_with_sound();
     state_after(&rec, t0, "idle", |v| v["mode"] == "idle");
     let pid = daemon.child.id();
     assert!(threads_named(pid, "sanctum-audio") >= 1, "open at start");
