@@ -87,7 +87,13 @@ enum Kind {
         /// Swing either side of the base (perceived lightness).
         swing: f32,
         points: u32,
+        /// How many points into a breath the effect starts (about a quarter: near the centre,
+        /// on the way up, where the light already is).
+        lead: u32,
         index: u64,
+        /// Offset (in swings) the light glides from towards the next point: the centre at the
+        /// start, then the last point.
+        here: f32,
     },
 }
 
@@ -221,7 +227,9 @@ impl EffectRun {
                     period,
                     swing: swing(depth, base.level, opts),
                     points,
+                    lead: (points + 2) / 4,
                     index: 0,
+                    here: 0.0,
                 }
             }
         };
@@ -387,12 +395,20 @@ impl EffectRun {
                 period,
                 swing,
                 points,
+                lead,
                 index,
+                here,
             } => {
+                // The light glides in a straight line from `here` to the next point; the knot
+                // sits on that line, so it moves no faster than the breath would.
                 let next = *origin + period.mul_f64((*index + 1) as f64 / f64::from(*points));
-                let phase = end.saturating_sub(*origin).as_secs_f64() / period.as_secs_f64();
-                let offset = -(std::f64::consts::TAU * phase).cos() as f32;
-                (next, offset, *swing)
+                let to = breath_point(*points, *lead, *index + 1);
+                let p = if next > at {
+                    (end.saturating_sub(at).as_secs_f64() / (next - at).as_secs_f64()) as f32
+                } else {
+                    1.0
+                };
+                (next, *here + (to - *here) * p.clamp(0.0, 1.0), *swing)
             }
         };
         if end >= point_at {
@@ -402,11 +418,26 @@ impl EffectRun {
         self.show(at, level, Some(end - at));
         let cmd = self.command(level, Some(end - at), end);
         self.at = end;
-        if let Kind::Candle { here, .. } = &mut self.kind {
-            *here = (end, offset);
+        match &mut self.kind {
+            Kind::Candle { here, .. } => *here = (end, offset),
+            Kind::Breathe { here, .. } => *here = offset,
         }
         Some((at, cmd))
     }
+}
+
+/// Where a breath is at `phase` (0…1 of a period), in swings from its centre (−1…1): at the
+/// bottom at 0, the top at ½. An effect starts a quarter in (its `lead`), at the centre on the
+/// way up, so a breath begins where the light already is; a start at the bottom dropped a
+/// whole swing at once, or as fast as an entry fade's last moment allowed.
+fn breath_offset(phase: f64) -> f32 {
+    -(std::f64::consts::TAU * phase).cos() as f32
+}
+
+/// The offset of point `i` of a breath of `points` points that starts `lead` points in.
+fn breath_point(points: u32, lead: u32, i: u64) -> f32 {
+    let points = u64::from(points.max(1));
+    breath_offset(((i + u64::from(lead)) % points) as f64 / points as f64)
 }
 
 /// A flicker point's offset from the centre, in swings (−1…1).
@@ -469,17 +500,18 @@ impl Iterator for EffectRun {
                 period,
                 swing: amplitude,
                 points,
+                lead,
                 index,
+                here,
             } => {
-                let (origin, period, amplitude, points) = (*origin, *period, *amplitude, *points);
+                let (origin, period, amplitude, points, lead) =
+                    (*origin, *period, *amplitude, *points, *lead);
                 // Times come from the origin, not from the previous point, so nothing drifts.
                 let time_of = |i: u64| origin + period.mul_f64(i as f64 / f64::from(points));
-                let offset_of = |i: u64| {
-                    let phase = (i % u64::from(points)) as f64 / f64::from(points);
-                    -(std::f64::consts::TAU * phase).cos() as f32
-                };
+                let offset_of = |i: u64| breath_point(points, lead, i);
                 let i = *index;
                 *index += 1;
+                *here = offset_of(i + 1);
                 self.at = time_of(i + 1);
                 let cmd = if native {
                     let arrive = time_of(i + 1);

@@ -374,7 +374,7 @@ pub fn lights(out: &Outcome) -> Result<(), String> {
         .collect();
     let mut kappas = vec![1.0f32; n];
     let mut paused_at = 0.0f32;
-    for e in &out.events {
+    for (j, e) in out.events.iter().enumerate() {
         if matches!(e.action, Action::Paused) {
             paused_at = secs(e.at);
         }
@@ -440,11 +440,14 @@ pub fn lights(out: &Outcome) -> Result<(), String> {
             // device really is when the cue reaches it (its message rate may hold the cue's
             // first command back while the light glides on).
             let opts = &out.specs[*light].options;
-            let reached = mines[*light]
+            // The first message the light got after the cue reached the controller (one at
+            // the cue's very instant may still be the old plan's, gliding on).
+            let reached = out
+                .publishes
                 .iter()
-                .map(|(t, _)| *t)
-                .find(|t| *t >= secs(e.at))
-                .unwrap_or(secs(e.at));
+                .zip(&out.heard)
+                .find(|((_, l, _), heard)| *l == *light && **heard > j)
+                .map_or(secs(e.at), |((t, _, _), _)| secs(*t));
             let device = shown_at(&mines[*light], opts, reached);
             let span = (target.level - now_level)
                 .abs()

@@ -55,6 +55,10 @@ pub struct Outcome {
     pub accepted: Vec<(Duration, Command)>,
     /// Every light publish, with the engine time it went out.
     pub publishes: Vec<(Duration, usize, Publish)>,
+    /// For each publish, how many of `events` the lights had heard when it went out: a
+    /// publish at a cue's very instant may still be the old plan's (the harness polls the
+    /// lights up to an instant before the engine's events of that instant reach them).
+    pub heard: Vec<usize>,
     /// When and how it ended.
     pub end: (Duration, EndKind),
 }
@@ -80,6 +84,9 @@ struct Lights {
     addresses: Vec<String>,
     now: Duration,
     out: Vec<(Duration, usize, Publish)>,
+    /// Engine events delivered so far, and that count for each of `out`.
+    events: usize,
+    heard: Vec<usize>,
 }
 
 impl Lights {
@@ -91,6 +98,7 @@ impl Lights {
                 .position(|a| p.topic.contains(&format!("{a}/")) || p.topic.contains(a))
                 .unwrap_or(usize::MAX);
             self.out.push((at, light, p));
+            self.heard.push(self.events);
         }
     }
 
@@ -113,7 +121,9 @@ impl Lights {
         }
     }
 
+    /// Hands the controller what one engine event sent down the bus.
     fn take_bus(&mut self) {
+        self.events += 1;
         while let Ok(msg) = self.bus.try_recv() {
             match msg {
                 BusMsg::Light {
@@ -179,6 +189,8 @@ pub fn run(case: &Case, audio: bool) -> Outcome {
         addresses: specs.iter().map(|s| s.address.clone()).collect(),
         now: Duration::ZERO,
         out: Vec::new(),
+        events: 0,
+        heard: Vec::new(),
     };
     let mut mixer = audio.then(|| {
         let (player, processor) = Player::build(&rig, RATE);
@@ -289,6 +301,7 @@ pub fn run(case: &Case, audio: bool) -> Outcome {
         events: log,
         accepted,
         publishes: lights.out,
+        heard: lights.heard,
         end: (end, kind),
     }
 }

@@ -1,8 +1,9 @@
 //! Tests of [`super`]: effect generators run for minutes of virtual time and read as device commands.
 
 use super::*;
-use crate::lights::LightColor;
 use crate::lights::options::DriverKind;
+use crate::lights::{LightColor, LightTarget};
+use crate::tween::Curve;
 
 fn base() -> LightState {
     LightState {
@@ -311,4 +312,75 @@ fn no_effect_or_dark_light_makes_no_run() {
     let opts = LightOptions::defaults(DriverKind::Wled);
     assert!(EffectRun::new(Effect::None, base(), Duration::ZERO, 0, &opts).is_none());
     assert!(EffectRun::new(candle(), LightState::OFF, Duration::ZERO, 0, &opts).is_none());
+}
+
+/// Issue 9: a breath starts at its centre, where the light is, and leaves it no faster than
+/// breathing does. It used to start at the bottom of a breath, so a light paused as its entry
+/// fade ended (the swing already grown to full) glided a whole swing down in the 0.1 s the
+/// fade had left on resume (found by the no-startle run after 2,095 cases: `0.775 → 0.561
+/// over 0.10 s` on WLED).
+#[test]
+fn a_breath_starts_at_its_centre_and_leaves_it_at_breathing_speed() {
+    let effect = Effect::Breathe {
+        per_minute: 12.0,
+        depth: 0.49,
+    };
+    let period = 5.0;
+    for kind in [
+        DriverKind::Wled,
+        DriverKind::Tasmota,
+        DriverKind::Zigbee2Mqtt,
+    ] {
+        let opts = LightOptions::defaults(kind);
+        let perceived = |c: &LightCommand| {
+            opts.curve
+                .perceived_from_device(c.brightness, opts.min_level)
+        };
+        // A sine's steepest slope is 2π·swing/period; one device step of rounding besides.
+        let allowed =
+            |swing: f32, over: f64| std::f64::consts::TAU * f64::from(swing) / period * over + 0.01;
+        let check = |what: &str, run: EffectRun, from: f32, swing: f32, fade_part: f32| {
+            let (t, c) = run.clone().next().expect("a point");
+            let over = (t + c.transition.unwrap_or_default()).as_secs_f64();
+            let moved = f64::from((perceived(&c) - from).abs());
+            let allowed = allowed(swing, over) + f64::from(fade_part);
+            assert!(
+                moved <= allowed,
+                "{kind:?}: {what} moves {moved:.3} over {over:.2} s (allowed {allowed:.3})"
+            );
+        };
+        // Fresh, around the level the light already shows.
+        let run = EffectRun::new(effect, base(), Duration::ZERO, 0, &opts).expect("runs");
+        check(
+            "a fresh breath",
+            run,
+            base().level,
+            swing(0.49, base().level, &opts),
+            0.0,
+        );
+        // Blended in over the last 0.1 s of a fade (a resume just before the fade's end).
+        let fade = Fade {
+            from: LightState {
+                level: 0.2,
+                color: None,
+            },
+            to: LightTarget {
+                level: 0.78,
+                color: None,
+                effect,
+            },
+            duration: Duration::from_millis(3811),
+            curve: Curve::SCurve,
+        };
+        let skip = fade.duration - Duration::from_millis(100);
+        let at = fade.state_at(skip).level;
+        let run = EffectRun::blend_in(effect, fade, skip, Duration::ZERO, 0, &opts).expect("runs");
+        check(
+            "a breath resumed at the end of its entry",
+            run,
+            at,
+            swing(0.49, 0.78, &opts),
+            0.78 - at,
+        );
+    }
 }
