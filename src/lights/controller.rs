@@ -136,6 +136,10 @@ struct Light {
     /// its speed, and an OFF waits for the glide, since a device told OFF mid-glide snaps to
     /// dark from wherever it had got to.
     track: Track,
+    /// The end of the glide the current plan was made over (by [`LightController::apply`],
+    /// from the device's level mid-glide): an effect need not wait for that one, only for
+    /// glides of its own commands.
+    planned_over: Option<Duration>,
 }
 
 /// Drives every light of one rig. See the module docs.
@@ -166,6 +170,7 @@ impl LightController {
                     commanded: false,
                     effects_started: 0,
                     track: Track::default(),
+                    planned_over: None,
                 })
                 .collect(),
             pacer,
@@ -248,9 +253,12 @@ impl LightController {
         let mut from = self.state_of(index, now);
         // The fade runs from where the device is, which may lag the plan (a command held by
         // its rate, a glide an effect waited for): from the plan's level it would have to
-        // catch up, faster than the cue asks.
+        // catch up, faster than the cue asks. Planned from there, it need not wait for that
+        // glide to end: the device takes a new command up from wherever it has got to.
+        let mut planned_over = None;
         if !self.paused && self.lights[index].commanded {
             from.level = self.lights[index].track.level_at(now);
+            planned_over = Some(self.lights[index].track.glide_ends());
         }
         let paused = self.paused;
         let seed = self.effect_seed(index);
@@ -288,6 +296,7 @@ impl LightController {
         }
         light.target = target;
         light.commanded = true;
+        light.planned_over = planned_over;
         Ok(())
     }
 
@@ -458,9 +467,10 @@ impl LightController {
                 // It also waits while the device still glides to its last command (held,
                 // stretched or rounded up): a point sent mid-glide starts from a level the
                 // effect never planned, and jumps from there. At the glide's end it goes on
-                // from where the device is (`EffectRun::resume_from`).
+                // from where the device is (`EffectRun::resume_from`). A glide the effect was
+                // planned over (`planned_over`, a cue mid-glide) is no reason to wait.
                 Activity::Effect(run) if sent => {
-                    let due_at = effect_due(run, &light.track);
+                    let due_at = effect_due(run, &light.track, light.planned_over);
                     if due_at <= now {
                         let wait = due_at.saturating_sub(run.next_at());
                         if wait > opts.transition_resolution() {
@@ -548,7 +558,9 @@ impl LightController {
                     },
                     // Its held command's slot (the pacer's deadline) wakes it.
                     Activity::Effect(_) if self.pacer.is_waiting(&i) => None,
-                    Activity::Effect(run) => effects.then(|| effect_due(run, &light.track)),
+                    Activity::Effect(run) => {
+                        effects.then(|| effect_due(run, &light.track, light.planned_over))
+                    }
                 };
                 next = match (next, t) {
                     (Some(a), Some(b)) => Some(a.min(b)),
@@ -589,14 +601,20 @@ impl LightController {
     }
 }
 
-/// The command that shows `state` at once: OFF for a dark state.
 /// When an effect's next point may go out: when due, or when the device's glide to the last
 /// command ends, if that is later (a held or stretched command, or a transition the driver
-/// rounded up).
-fn effect_due(run: &EffectRun, track: &Track) -> Duration {
-    run.next_at().max(track.glide_ends())
+/// rounded up), unless the effect was planned from the device's level over that very glide
+/// (`planned_over`).
+fn effect_due(run: &EffectRun, track: &Track, planned_over: Option<Duration>) -> Duration {
+    let glide_ends = track.glide_ends();
+    if planned_over == Some(glide_ends) {
+        run.next_at()
+    } else {
+        run.next_at().max(glide_ends)
+    }
 }
 
+/// The command that shows `state` at once: OFF for a dark state.
 fn resting_command(state: LightState, opts: &LightOptions) -> LightCommand {
     if state.level <= 0.0 {
         LightCommand::off()

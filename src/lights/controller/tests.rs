@@ -36,15 +36,6 @@ fn run(c: &mut LightController, from: Duration, end: Duration) -> Vec<(Duration,
     let mut out = Vec::new();
     let mut now = from;
     loop {
-        eprintln!(
-            "{now:?} poll: glide_ends={:?} next={:?} waiting={}",
-            c.lights[0].track.glide_ends(),
-            match &c.lights[0].activity {
-                Activity::Effect(r) => Some(r.next_at()),
-                _ => None,
-            },
-            c.pacer.is_waiting(&0)
-        );
         for p in c.poll(now) {
             out.push((now, p));
         }
@@ -431,7 +422,7 @@ fn unknown_lights_are_refused() {
 }
 
 #[test]
-fn a_blending_effect_waits_for_the_glide_a_held_command_started() {
+fn a_blending_effect_after_a_held_command_moves_no_faster_than_its_cue() {
     // Issue 9, found by the 10,000-case run: a fade to 0.01 held back by the rate went out
     // stretched (3.7 s) just as a candle cue arrived; the candle's first point then went out a
     // second later, 1 s long, while the bulb was still high in that glide: 0.42 → 0.04 in 1 s.
@@ -460,18 +451,75 @@ fn a_blending_effect_waits_for_the_glide_a_held_command_started() {
     c.apply(ms(2600), 0, t(0.01, candle), ms(2656), Curve::Linear)
         .expect("light");
     out.extend(run(&mut c, ms(2600), ms(12_000)));
+    // Each command after the cue moves the bulb, from where its glide has got to, no faster
+    // than the cue's fade (0.68 over 2.656 s) plus a candle swing over a second.
+    let opts = LightOptions::defaults(DriverKind::HaJson);
+    let level = |p: &Publish| {
+        let v = json(p);
+        let b = v["brightness"].as_f64().unwrap_or(0.0) as f32 / 255.0;
+        opts.curve.perceived_from_device(b, opts.min_level)
+    };
     let glide =
         |p: &Publish| Duration::from_secs_f64(json(p)["transition"].as_f64().unwrap_or(0.0));
+    let speed = 0.68 / 2.656 + 2.0 * crate::lights::effects::swing(0.05, 0.01, &opts);
     assert!(out.len() >= 4, "{out:?}");
-    for w in out.windows(2) {
-        let ((t0, p0), (t1, _)) = (&w[0], &w[1]);
-        if *t0 >= ms(2600) {
+    let (mut at, mut from, mut to, mut len) = (Duration::ZERO, 0.0f32, 0.0f32, Duration::ZERO);
+    for (t, p) in &out {
+        let p_done = if len.is_zero() {
+            1.0
+        } else {
+            ((*t - at).as_secs_f32() / len.as_secs_f32()).min(1.0)
+        };
+        let here = from + (to - from) * p_done;
+        let there = level(p);
+        let over = glide(p).as_secs_f32().max(0.001);
+        if *t >= ms(2600) {
+            let moved = (there - here).abs() / over;
             assert!(
-                *t1 + us(1) >= *t0 + glide(p0),
-                "{:?} before the glide of {:?} ended",
-                t1,
-                p0.payload
+                moved <= speed * 1.05 + 0.01,
+                "{t:?}: {here:.3} → {there:.3} over {over:.2} s is {moved:.3}/s, faster than {speed:.3}/s ({})",
+                p.payload
             );
         }
+        (at, from, to, len) = (*t, here, there, glide(p));
     }
+}
+
+/// A cue with an effect during a slow fade starts at once from where the light is. It used to
+/// wait for the end of the native segment the fade had sent (here 37.5 s long, 15 s left), as
+/// an effect waits for a glide it did not plan; this one was planned from that very glide.
+/// Found by the no-startle run after 8,523 cases (an ha-json breath's glide held a cue back).
+#[test]
+fn an_effect_cue_during_a_slow_fade_starts_at_once() {
+    let mut c = z2m(&["a"]);
+    let candle = Effect::Candle {
+        depth: 0.2,
+        interval: secs(2),
+    };
+    let to = |level, effect| LightTarget {
+        level,
+        color: None,
+        effect,
+    };
+    c.apply(secs(0), 0, to(0.8, Effect::None), secs(600), Curve::Linear)
+        .expect("light 0");
+    let before = run(&mut c, secs(0), secs(60));
+    let glide_ends = c.lights[0].track.glide_ends();
+    assert!(
+        glide_ends > secs(70),
+        "a long segment is gliding: {glide_ends:?}"
+    );
+    c.apply(secs(60), 0, to(0.3, candle), secs(5), Curve::Linear)
+        .expect("light 0");
+    let after = run(&mut c, secs(60), secs(90));
+    let first = after.first().expect("the cue sends something");
+    assert_eq!(first.0, secs(60), "{before:?} then {after:?}");
+    // And it heads for the cue's level from where the light was, not for the old fade's.
+    let level = |p: &Publish| {
+        let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
+        let b = brightness(p).expect("brightness") as f32 / 254.0;
+        opts.curve.perceived_from_device(b, opts.min_level)
+    };
+    let was = c.lights[0].track.level_at(secs(0));
+    assert!(level(&first.1) > was, "{}", first.1.payload);
 }
