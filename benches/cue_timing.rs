@@ -26,7 +26,6 @@ use sanctum::audio::OutputSpec;
 use sanctum::clock::Clock;
 use sanctum::command::Command;
 use sanctum::lights::controller::LightController;
-use sanctum::lights::rig::light_specs;
 use sanctum::mqtt::bus::{BusHandle, BusMsg};
 use sanctum::mqtt::{MqttOutput, Topics};
 use sanctum::run::Output;
@@ -111,7 +110,7 @@ async fn sanctum_run(folder: &Path) -> Vec<Duration> {
     let (bus, mut rx) = BusHandle::detached();
     let clock = Clock::start(1.0);
     let mut lights = MqttOutput::new(bus, Topics::new("timing"), clock);
-    let mut controller = LightController::new(light_specs(&rig), 1);
+    let mut controller = LightController::new(rig.light_specs(), 1);
     let mut events: Vec<Event> = Vec::new();
     let mut late = Vec::with_capacity(CUES);
     let mut phase_start = Duration::ZERO;

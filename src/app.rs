@@ -23,7 +23,6 @@ use crate::clock::Clock;
 use crate::command::Command;
 use crate::config;
 use crate::lights::controller::LightController;
-use crate::lights::rig::light_specs;
 use crate::lights::{LightTarget, Publish};
 use crate::model::{MqttSettings, Rig};
 use crate::mqtt::bus::BusMsg;
@@ -433,7 +432,7 @@ pub fn lights_test(light: &str, net: &NetArgs, force: bool) -> Result<(), AppErr
         trouble: None,
     };
     let broker = config.broker.to_string();
-    let specs = light_specs(&rig);
+    let specs = rig.light_specs();
     let (status, state) = current_thread()?.block_on(crate::guard::room(
         &config.broker,
         &config.settings,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::command::Command;
+use crate::lights::controller::LightSpec;
 use crate::lights::options::LightOptions;
 use crate::lights::target::{Effect, LightColor, LightTarget};
 use crate::tween::Curve;
@@ -130,6 +131,19 @@ pub struct RemoteAction {
 }
 
 impl Rig {
+    /// The light controller's spec of every light, in the rig's order (so engine light
+    /// indices match): each light's typed options with its address.
+    #[must_use]
+    pub fn light_specs(&self) -> Vec<LightSpec> {
+        self.lights
+            .iter()
+            .map(|def| LightSpec {
+                address: def.address.clone(),
+                options: def.options.clone(),
+            })
+            .collect()
+    }
+
     /// Index of the layer with this name.
     #[must_use]
     pub fn layer_index(&self, name: &str) -> Option<usize> {

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use mqtt_support::{BusThread, Mosquitto, Msg, Recorder, json, says, spec};
 use sanctum::lights::curve::DeviceCurve;
+use sanctum::lights::drivers::shelly::Shelly;
+use sanctum::lights::drivers::template::Template;
 use sanctum::lights::options::{DriverSettings, ShellyComponent, ShellyGen};
 use sanctum::lights::target::{Effect, LightTarget};
 use sanctum::mqtt::bus::BusMsg;
@@ -56,12 +58,11 @@ fn all_drivers() -> Vec<(&'static str, sanctum::lights::controller::LightSpec)> 
             spec(
                 "shelly",
                 "shelly2",
-                Some(DriverSettings::Shelly {
-                    generation: ShellyGen::Gen2,
-                    channel: 0,
-                    component: ShellyComponent::Light,
-                    src: "sanctum".into(),
-                }),
+                Some(DriverSettings::Shelly(Shelly::new(
+                    ShellyGen::Gen2,
+                    0,
+                    ShellyComponent::Light,
+                ))),
             ),
         ),
         ("esp/desk/set", spec("ha-json", "esp/desk/set", d())),
@@ -71,10 +72,10 @@ fn all_drivers() -> Vec<(&'static str, sanctum::lights::controller::LightSpec)> 
             spec(
                 "template",
                 "tmpl",
-                Some(DriverSettings::Template {
+                Some(DriverSettings::Template(Template {
                     topic: "home/{address}/set".into(),
                     payload: r#"{"state":"{state}","brightness":{level_255}}"#.into(),
-                }),
+                })),
             ),
         ),
     ]
@@ -261,10 +262,10 @@ fn after_a_broker_restart_every_light_holds_its_current_target() {
         spec(
             "template",
             "soft",
-            Some(DriverSettings::Template {
+            Some(DriverSettings::Template(Template {
                 topic: "home/{address}/set".into(),
                 payload: r#"{"brightness":{level_255}}"#.into(),
-            }),
+            })),
         ),
     ];
     let mut bus = BusThread::start(broker.port, "restart", specs.clone(), 1.0);

@@ -73,33 +73,10 @@ pub struct RawLayer {
     pub duck_db: Option<Num>,
 }
 
-/// `[lights.<name>]` in the rig.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawLight {
-    // Optional here so that a light missing one of them is still known by name; `resolve`
-    // reports the missing key.
-    pub driver: Option<Str>,
-    pub address: Option<Str>,
-    pub native_fade: Option<bool>,
-    pub max_fade: Option<Str>,
-    pub min_level: Option<Num>,
-    pub curve: Option<Str>,
-    pub gamma: Option<Num>,
-    pub kelvin_range: Option<Spanned<[i64; 2]>>,
-    pub max_rate: Option<Num>,
-    pub split_color: Option<bool>,
-    pub group: Option<bool>,
-    pub base_topic: Option<Str>,
-    pub generation: Option<Spanned<i64>>,
-    pub component: Option<Str>,
-    pub channel: Option<Spanned<i64>>,
-    pub kelvin_as_rgb: Option<bool>,
-    pub brightness_scale: Option<Spanned<i64>>,
-    pub color_temp_kelvin: Option<bool>,
-    pub topic: Option<Str>,
-    pub payload: Option<Str>,
-}
+/// `[lights.<name>]` in the rig: its keys as written, each with its span. Which keys a light
+/// takes depends on its driver (every light's own, and its driver's settings, declared in the
+/// driver's file), so `resolve` reads them and reports unknown ones, not serde.
+pub type RawLight = BTreeMap<Str, Spanned<toml::Value>>;
 
 /// `[remotes.<name>]` in the rig.
 #[derive(Debug, Deserialize)]

@@ -20,7 +20,6 @@ pub mod glide;
 pub mod options;
 pub mod pace;
 pub mod plan;
-pub mod rig;
 pub mod target;
 
 pub use command::{LightCommand, Publish};

@@ -17,7 +17,6 @@ use crate::command::Command;
 use crate::instance::Instance;
 use crate::library::Library;
 use crate::lights::controller::LightController;
-use crate::lights::rig::light_specs;
 use crate::model::Rig;
 use crate::mqtt::state;
 use crate::mqtt::{Broker, Bus, BusConfig, ConnectionError, MqttOutput, Router, Topics, client};
@@ -162,7 +161,7 @@ pub async fn open(spec: RoomSpec) -> Result<Opened, OpenError> {
                 instance: Some(instance.clone()),
                 trouble: Some(trouble_tx),
             };
-            let controller = LightController::new(light_specs(&rig), seed());
+            let controller = LightController::new(rig.light_specs(), seed());
             // Lights run on real time so that --speed never multiplies bulb rates.
             let bus = Bus::start(config, controller, clock.at_speed(1.0), tx.clone())?;
             let out =

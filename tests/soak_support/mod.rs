@@ -30,7 +30,6 @@ use std::time::Duration;
 use sanctum::clock::Clock;
 use sanctum::command::Command;
 use sanctum::lights::controller::LightController;
-use sanctum::lights::rig::light_specs;
 use sanctum::mqtt::bus::{BusHandle, BusMsg};
 use sanctum::mqtt::{MqttOutput, Topics};
 use sanctum::run::Output;
@@ -492,7 +491,7 @@ pub fn run(soak: Soak, live: LiveBytes) -> Report {
         .unwrap_or_else(|d| panic!("the soak ceremony loads:\n{d}"));
     let rig = loaded.rig;
     let mut timeline = Timeline::new(Arc::new(loaded.ceremony), Arc::clone(&rig));
-    let specs = light_specs(&rig);
+    let specs = rig.light_specs();
     let spacing: Vec<Duration> = specs.iter().map(|s| s.options.min_spacing()).collect();
     let (bus, rx) = BusHandle::detached();
     let mut output = MqttOutput::new(bus, Topics::new("soak"), Clock::start(1.0));

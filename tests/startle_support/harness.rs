@@ -18,7 +18,6 @@ use sanctum::clock::Clock;
 use sanctum::command::Command;
 use sanctum::lights::Publish;
 use sanctum::lights::controller::{LightController, LightSpec};
-use sanctum::lights::rig::light_specs;
 use sanctum::model::Rig;
 use sanctum::mqtt::bus::{BusHandle, BusMsg};
 use sanctum::mqtt::{MqttOutput, Topics};
@@ -180,7 +179,7 @@ pub fn run(case: &Case, audio: bool) -> Outcome {
     };
     let rig = loaded.rig;
     let mut timeline = Timeline::new(Arc::new(loaded.ceremony), Arc::clone(&rig));
-    let specs = light_specs(&rig);
+    let specs = rig.light_specs();
     let (bus, rx) = BusHandle::detached();
     let mut lights = Lights {
         controller: LightController::new(specs.clone(), SEED),

@@ -1,14 +1,20 @@
-//! A rig's `[lights.<name>]` into a typed [`LightDef`]: the driver, its settings and every
-//! device option become [`LightOptions`] here, with the driver's defaults for what the rig
-//! leaves out, so that nothing is parsed again later. Each problem is reported at its span;
-//! `run` refuses exactly what this refuses.
+//! A rig's `[lights.<name>]` into a typed [`LightDef`]: the keys every light has are read
+//! here, the driver's own settings by the driver itself through [`Keys`] (each driver declares
+//! its keys in its file under `lights/drivers/`), and the driver's capabilities fill in what
+//! the rig leaves out, so that nothing is parsed again later. Each problem is reported at its
+//! span, an unknown key against the keys this light's driver takes; `run` refuses exactly what
+//! this refuses.
 
-use super::super::raw::{RawLight, Str};
+use std::ops::{Range, RangeInclusive};
+
+use toml::{Spanned, Value};
+
+use super::super::parse::suggest;
+use super::super::raw::{Num, RawLight, Str};
 use super::Ctx;
 use crate::lights::curve::DeviceCurve;
-use crate::lights::options::{
-    DriverKind, DriverSettings, LightOptions, ShellyComponent, ShellyGen, check_template,
-};
+use crate::lights::drivers::Keys;
+use crate::lights::options::{DriverKind, DriverSettings, LightOptions};
 use crate::model::LightDef;
 
 /// Exponent used when a rig says `curve = "gamma"` without `gamma`.
@@ -17,263 +23,555 @@ pub const DEFAULT_GAMMA: f32 = 2.2;
 /// Device curves a light may declare.
 const DEVICE_CURVES: [&str; 3] = ["cie", "linear", "gamma"];
 
-/// Shelly components a light may declare.
-const SHELLY_COMPONENTS: [&str; 3] = ["light", "cct", "rgb"];
+/// The keys every light takes, whatever its driver.
+const COMMON_KEYS: [&str; 11] = [
+    "driver",
+    "address",
+    "native_fade",
+    "max_fade",
+    "min_level",
+    "curve",
+    "gamma",
+    "kelvin_range",
+    "max_rate",
+    "split_color",
+    "group",
+];
 
 /// Resolves one light. A light with problems still comes back (with defaults in place of
 /// what is wrong), so that scenes naming it are checked too; the problems are in `ctx`.
-#[allow(clippy::too_many_lines, clippy::cast_possible_truncation)]
 pub(super) fn resolve_light(ctx: &mut Ctx<'_>, name: &Str, raw: &RawLight) -> LightDef {
-    let kind = match &raw.driver {
-        Some(d) => ctx
-            .one_of(d, "driver", &DriverKind::NAMES)
-            .and_then(DriverKind::from_name),
+    let mut fields = Fields {
+        ctx,
+        raw,
+        driver_span: name.span(),
+    };
+    let kind = match fields.string("driver") {
+        Some(d) => {
+            fields.driver_span = d.span();
+            fields
+                .ctx
+                .one_of(&d, "driver", &DriverKind::NAMES)
+                .and_then(DriverKind::from_name)
+        }
         None => {
-            ctx.error(
-                name.span(),
-                format!(
-                    "light `{}` has no `driver`; expected one of {}",
-                    name.get_ref(),
-                    DriverKind::NAMES.map(|d| format!("`{d}`")).join(", ")
-                ),
-            );
+            if fields.value("driver").is_none() {
+                fields.ctx.error(
+                    name.span(),
+                    format!(
+                        "light `{}` has no `driver`; expected one of {}",
+                        name.get_ref(),
+                        DriverKind::NAMES.map(|d| format!("`{d}`")).join(", ")
+                    ),
+                );
+            }
             None
         }
     };
-    let address = match &raw.address {
-        Some(a) => match crate::mqtt::topics::check_address(a.get_ref()) {
+    fields.unknown_keys(name.get_ref(), kind);
+    let address = fields.string("address");
+    // An unknown driver is already reported; its settings are not checked against a guess.
+    let driver = kind.map_or(DriverSettings::defaults(DriverKind::Tasmota), |k| {
+        DriverSettings::read(k, &mut fields)
+    });
+    let address = match address {
+        Some(a) => match crate::mqtt::topics::check_address(a.get_ref())
+            .and_then(|()| driver.check_address(a.get_ref()))
+        {
             Ok(()) => a.get_ref().clone(),
             Err(why) => {
-                ctx.error(a.span(), why);
+                fields.ctx.error(a.span(), why);
                 String::new()
             }
         },
         None => {
-            ctx.error(
-                name.span(),
-                format!("light `{}` has no `address`", name.get_ref()),
-            );
+            if fields.value("address").is_none() {
+                fields.ctx.error(
+                    name.span(),
+                    format!("light `{}` has no `address`", name.get_ref()),
+                );
+            }
             String::new()
         }
     };
-    if kind == Some(DriverKind::HaJson)
-        && let Some(a) = &raw.address
-        && let Some(why) = esphome_topic_problem(a.get_ref())
-    {
-        ctx.error(a.span(), why);
-    }
-    for (key, present, wanted) in [
-        ("topic", raw.topic.is_some(), DriverKind::Template),
-        ("payload", raw.payload.is_some(), DriverKind::Template),
-        (
-            "base_topic",
-            raw.base_topic.is_some(),
-            DriverKind::Zigbee2Mqtt,
-        ),
-        (
-            "brightness_scale",
-            raw.brightness_scale.is_some(),
-            DriverKind::HaJson,
-        ),
-        (
-            "color_temp_kelvin",
-            raw.color_temp_kelvin.is_some(),
-            DriverKind::HaJson,
-        ),
-        (
-            "kelvin_as_rgb",
-            raw.kelvin_as_rgb.is_some(),
-            DriverKind::Wled,
-        ),
-        ("generation", raw.generation.is_some(), DriverKind::Shelly),
-        ("component", raw.component.is_some(), DriverKind::Shelly),
-    ] {
-        if present && kind.is_some_and(|k| k != wanted) {
-            ctx.error(
-                name.span(),
-                format!(
-                    "light `{}`: `{key}` only applies to the `{}` driver",
-                    name.get_ref(),
-                    wanted.name()
-                ),
-            );
-        }
-    }
-    // An unknown driver is already reported; its settings are not checked against a guess.
-    let driver = kind.map_or(DriverSettings::Tasmota, |k| settings(ctx, k, raw));
-    let mut opts = LightOptions::with_driver(driver);
-    if raw.group == Some(true) {
-        opts = opts.as_group();
-    }
-    if let Some(native) = raw.native_fade {
-        opts.native_fade = native;
-    }
-    if let Some(max) = raw
-        .max_fade
-        .as_ref()
-        .and_then(|d| ctx.positive(d, "max_fade"))
-    {
-        opts.max_native_fade = max;
-    }
-    if let Some(min) = raw
-        .min_level
-        .as_ref()
-        .and_then(|n| ctx.range(n, "min_level", 0.0, 0.5))
-    {
-        opts.min_level = min as f32;
-    }
-    let curve = raw
-        .curve
-        .as_ref()
-        .and_then(|c| ctx.one_of(c, "device curve", &DEVICE_CURVES));
-    let gamma = raw.gamma.as_ref().and_then(|g| {
-        if curve != Some("gamma") {
-            ctx.error(g.span(), "`gamma` only applies with `curve = \"gamma\"`");
-        }
-        ctx.range(g, "gamma", 1.0, 4.0).map(|v| v as f32)
-    });
-    match curve {
-        Some("cie") => opts.curve = DeviceCurve::Cie,
-        Some("linear") => opts.curve = DeviceCurve::Linear,
-        Some(_) => opts.curve = DeviceCurve::Gamma(gamma.unwrap_or(DEFAULT_GAMMA)),
-        None => {}
-    }
-    if let Some(r) = &raw.kelvin_range {
-        let [lo, hi] = *r.get_ref();
-        if (1000..=10000).contains(&lo) && (1000..=10000).contains(&hi) && lo < hi {
-            opts.kelvin_range = (lo as u16, hi as u16);
-        } else {
-            ctx.error(
-                r.span(),
-                "`kelvin_range` must be [low, high] with 1000 <= low < high <= 10000",
-            );
-        }
-    }
-    // An explicit rate wins over the group default.
-    if let Some(rate) = raw
-        .max_rate
-        .as_ref()
-        .and_then(|n| ctx.range(n, "max_rate", 0.05, 20.0))
-    {
-        opts.max_rate = rate as f32;
-    }
-    if let Some(split) = raw.split_color {
-        opts.split_color = split;
-    }
-    if let Err(why) = opts.validate() {
-        ctx.error(name.span(), format!("light `{}`: {why}", name.get_ref()));
-    }
+    let options = fields.options(driver, name);
     LightDef {
         name: name.get_ref().clone(),
         address,
-        options: opts,
+        options,
     }
 }
 
-/// The driver's own settings: its defaults, then what the rig sets.
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-fn settings(ctx: &mut Ctx<'_>, kind: DriverKind, raw: &RawLight) -> DriverSettings {
-    let mut driver = DriverSettings::defaults(kind);
-    match &mut driver {
-        DriverSettings::Zigbee2Mqtt { base_topic } => {
-            if let Some(b) = &raw.base_topic {
-                base_topic.clone_from(b.get_ref());
-            }
+/// One light's keys, read with their spans.
+struct Fields<'c, 'a, 'r> {
+    ctx: &'c mut Ctx<'a>,
+    raw: &'r RawLight,
+    /// Where problems with the settings as a whole are reported (the `driver` value).
+    driver_span: Range<usize>,
+}
+
+impl<'r> Fields<'_, '_, 'r> {
+    fn value(&self, key: &str) -> Option<&'r Spanned<Value>> {
+        let raw: &'r RawLight = self.raw;
+        raw.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v)
+    }
+
+    /// Reports a value of the wrong type, and gives nothing.
+    fn wrong<T>(&mut self, key: &str, v: &Spanned<Value>, wanted: &str) -> Option<T> {
+        self.ctx.error(
+            v.span(),
+            format!("`{key}` must be {wanted}, not {}", describe(v.get_ref())),
+        );
+        None
+    }
+
+    fn string(&mut self, key: &str) -> Option<Str> {
+        let v = self.value(key)?;
+        match v.get_ref() {
+            Value::String(s) => Some(Spanned::new(v.span(), s.clone())),
+            _ => self.wrong(key, v, "a string"),
         }
-        DriverSettings::Tasmota => {}
-        DriverSettings::Shelly {
-            generation,
-            channel,
-            component,
-            ..
-        } => {
-            if let Some(g) = &raw.generation {
-                match *g.get_ref() {
-                    1 => *generation = ShellyGen::Gen1,
-                    2 => *generation = ShellyGen::Gen2,
-                    other => ctx.error(
-                        g.span(),
-                        format!("`generation` is {other}; Shelly devices are 1 or 2"),
+    }
+
+    fn bool(&mut self, key: &str) -> Option<bool> {
+        let v = self.value(key)?;
+        match v.get_ref() {
+            Value::Boolean(b) => Some(*b),
+            _ => self.wrong(key, v, "true or false"),
+        }
+    }
+
+    fn number(&mut self, key: &str) -> Option<Num> {
+        let v = self.value(key)?;
+        match v.get_ref() {
+            #[allow(clippy::cast_precision_loss)]
+            Value::Integer(i) => Some(Spanned::new(v.span(), *i as f64)),
+            Value::Float(f) => Some(Spanned::new(v.span(), *f)),
+            _ => self.wrong(key, v, "a number"),
+        }
+    }
+
+    fn int(&mut self, key: &str) -> Option<Spanned<i64>> {
+        let v = self.value(key)?;
+        match v.get_ref() {
+            Value::Integer(i) => Some(Spanned::new(v.span(), *i)),
+            _ => self.wrong(key, v, "a whole number"),
+        }
+    }
+
+    /// Reports every key that neither every light nor this light's driver takes: a typo gets
+    /// a suggestion, another driver's setting says which driver it belongs to.
+    fn unknown_keys(&mut self, light: &str, kind: Option<DriverKind>) {
+        let mut takes: Vec<&str> = COMMON_KEYS.to_vec();
+        match kind {
+            Some(k) => takes.extend(k.keys()),
+            // Unknown driver: any driver's key may be meant.
+            None => takes.extend(DriverKind::ALL.iter().flat_map(|k| k.keys())),
+        }
+        let raw: &'r RawLight = self.raw;
+        for key in raw.keys() {
+            let name = key.get_ref().as_str();
+            if takes.contains(&name) {
+                continue;
+            }
+            let owner = DriverKind::ALL
+                .into_iter()
+                .find(|k| k.keys().contains(&name));
+            let message = match (owner, kind) {
+                (Some(owner), Some(kind)) => format!(
+                    "light `{light}`: `{name}` only applies to the `{}` driver, not `{}`",
+                    owner.name(),
+                    kind.name()
+                ),
+                _ => match suggest(name, &takes) {
+                    Some(best) => format!("unknown key `{name}`; did you mean `{best}`?"),
+                    None => format!(
+                        "unknown key `{name}`; a light takes {}",
+                        takes
+                            .iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
-                }
-            }
-            if let Some(c) = &raw.component {
-                match ctx.one_of(c, "Shelly component", &SHELLY_COMPONENTS) {
-                    Some("cct") => *component = ShellyComponent::Cct,
-                    Some("rgb") => *component = ShellyComponent::Rgb,
-                    Some(_) => *component = ShellyComponent::Light,
-                    None => {}
-                }
-            }
-            if let Some(c) = &raw.channel {
-                let v = *c.get_ref();
-                if (0..=7).contains(&v) {
-                    *channel = v as u8;
-                } else {
-                    ctx.error(c.span(), format!("`channel` is {v}, outside 0..=7"));
-                }
-            }
+                },
+            };
+            self.ctx.error(key.span(), message);
         }
-        DriverSettings::HaJson {
-            brightness_scale,
-            color_temp_kelvin,
-        } => {
-            if let Some(b) = &raw.brightness_scale {
-                let v = *b.get_ref();
-                if (1..=65535).contains(&v) {
-                    *brightness_scale = v as u16;
-                } else {
-                    ctx.error(
-                        b.span(),
-                        format!("`brightness_scale` is {v}, outside 1..=65535"),
-                    );
-                }
-            }
-            if let Some(k) = raw.color_temp_kelvin {
-                *color_temp_kelvin = k;
-            }
+    }
+
+    /// The light's options: the driver's defaults, then what the rig sets.
+    #[allow(clippy::cast_possible_truncation)]
+    fn options(&mut self, driver: DriverSettings, name: &Str) -> LightOptions {
+        let mut opts = LightOptions::with_driver(driver);
+        if self.bool("group") == Some(true) {
+            opts = opts.as_group();
         }
-        DriverSettings::Wled { kelvin_as_rgb } => {
-            if let Some(k) = raw.kelvin_as_rgb {
-                *kelvin_as_rgb = k;
-            }
+        if let Some(native) = self.bool("native_fade") {
+            opts.native_fade = native;
         }
-        DriverSettings::Template { topic, payload } => {
-            if raw.topic.is_none() || raw.payload.is_none() {
-                let span = raw.driver.as_ref().map_or(0..0, Str::span);
-                ctx.error(
-                    span,
-                    "the `template` driver needs `topic` and `payload` templates",
+        if let Some(max) = self
+            .string("max_fade")
+            .and_then(|d| self.ctx.positive(&d, "max_fade"))
+        {
+            opts.max_native_fade = max;
+        }
+        if let Some(min) = self
+            .number("min_level")
+            .and_then(|n| self.ctx.range(&n, "min_level", 0.0, 0.5))
+        {
+            opts.min_level = min as f32;
+        }
+        let curve = self.string("curve");
+        let curve = curve
+            .as_ref()
+            .and_then(|c| self.ctx.one_of(c, "device curve", &DEVICE_CURVES));
+        let gamma = self.number("gamma").and_then(|g| {
+            if curve != Some("gamma") {
+                self.ctx
+                    .error(g.span(), "`gamma` only applies with `curve = \"gamma\"`");
+            }
+            self.ctx.range(&g, "gamma", 1.0, 4.0).map(|v| v as f32)
+        });
+        match curve {
+            Some("cie") => opts.curve = DeviceCurve::Cie,
+            Some("linear") => opts.curve = DeviceCurve::Linear,
+            Some(_) => opts.curve = DeviceCurve::Gamma(gamma.unwrap_or(DEFAULT_GAMMA)),
+            None => {}
+        }
+        if let Some(range) = self.kelvin_range() {
+            opts.kelvin_range = range;
+        }
+        // An explicit rate wins over the group default.
+        if let Some(rate) = self
+            .number("max_rate")
+            .and_then(|n| self.ctx.range(&n, "max_rate", 0.05, 20.0))
+        {
+            opts.max_rate = rate as f32;
+        }
+        if let Some(split) = self.bool("split_color") {
+            opts.split_color = split;
+        }
+        if let Err(why) = opts.validate() {
+            self.ctx
+                .error(name.span(), format!("light `{}`: {why}", name.get_ref()));
+        }
+        opts
+    }
+
+    fn kelvin_range(&mut self) -> Option<(u16, u16)> {
+        let v = self.value("kelvin_range")?;
+        let pair = match v.get_ref() {
+            Value::Array(items) => match items.as_slice() {
+                [Value::Integer(lo), Value::Integer(hi)] => Some((*lo, *hi)),
+                _ => None,
+            },
+            _ => None,
+        };
+        match pair.and_then(|(lo, hi)| {
+            let ok = (1000..=10000).contains(&lo) && (1000..=10000).contains(&hi) && lo < hi;
+            ok.then(|| Some((u16::try_from(lo).ok()?, u16::try_from(hi).ok()?)))
+                .flatten()
+        }) {
+            Some(range) => Some(range),
+            None => {
+                self.ctx.error(
+                    v.span(),
+                    "`kelvin_range` must be [low, high] with 1000 <= low < high <= 10000",
                 );
-            }
-            for (slot, given) in [(topic, &raw.topic), (payload, &raw.payload)] {
-                if let Some(t) = given {
-                    match check_template(t.get_ref()) {
-                        Ok(()) => slot.clone_from(t.get_ref()),
-                        Err(why) => ctx.error(t.span(), why.to_string()),
-                    }
-                }
+                None
             }
         }
     }
-    driver
 }
 
-/// Why an `ha-json` address cannot be a light's command topic, if it cannot: ESPHome reads
-/// commands on `<prefix>/light/<object_id>/command` and publishes its state on `…/state`
-/// (ESPHome MQTT client component, <https://esphome.io/components/mqtt/>: the command topic
-/// defaults to `<TOPIC_PREFIX>/<COMPONENT_TYPE>/<COMPONENT_NAME>/command`).
-fn esphome_topic_problem(address: &str) -> Option<String> {
-    let parts: Vec<&str> = address.split('/').collect();
-    if parts.len() == 3 && parts[1] == "light" {
-        return Some(format!(
-            "`{address}` is where ESPHome's light lives, not where it reads commands: write \"{address}/command\""
-        ));
+/// The driver reads its own settings through the same fields, with the same spans.
+impl Keys for Fields<'_, '_, '_> {
+    fn text(&mut self, key: &str, check: &dyn Fn(&str) -> Result<(), String>) -> Option<String> {
+        let s = self.string(key)?;
+        match check(s.get_ref()) {
+            Ok(()) => Some(s.into_inner()),
+            Err(why) => {
+                self.ctx.error(s.span(), why);
+                None
+            }
+        }
     }
-    if let Some(base) = address.strip_suffix("/state") {
-        return Some(format!(
-            "`{address}` is a state topic, which the light publishes and never reads: write its command topic, such as \"{base}/command\""
-        ));
+
+    fn flag(&mut self, key: &str) -> Option<bool> {
+        self.bool(key)
     }
-    None
+
+    fn integer(&mut self, key: &str, range: RangeInclusive<i64>) -> Option<i64> {
+        let v = self.int(key)?;
+        if range.contains(v.get_ref()) {
+            Some(*v.get_ref())
+        } else {
+            self.ctx.error(
+                v.span(),
+                format!(
+                    "`{key}` is {}, outside {}..={}",
+                    v.get_ref(),
+                    range.start(),
+                    range.end()
+                ),
+            );
+            None
+        }
+    }
+
+    fn choice(&mut self, key: &str, choices: &[&'static str]) -> Option<&'static str> {
+        let s = self.string(key)?;
+        self.ctx.one_of(&s, key, choices)
+    }
+
+    fn problem(&mut self, message: String) {
+        self.ctx.error(self.driver_span.clone(), message);
+    }
+}
+
+/// A TOML value's kind, for "must be …, not …".
+fn describe(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("the string \"{s}\""),
+        Value::Integer(i) => format!("the number {i}"),
+        Value::Float(f) => format!("the number {f}"),
+        Value::Boolean(b) => format!("`{b}`"),
+        Value::Datetime(_) => "a date".to_owned(),
+        Value::Array(_) => "a list".to_owned(),
+        Value::Table(_) => "a table".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crate::config::{Loader, SourceFile};
+    use crate::lights::curve::DeviceCurve;
+    use crate::lights::drivers::ha_json::HaJson;
+    use crate::lights::drivers::shelly::{MODELS, Shelly};
+    use crate::lights::drivers::template::Template;
+    use crate::lights::drivers::wled::Wled;
+    use crate::lights::drivers::zigbee2mqtt::Zigbee2Mqtt;
+    use crate::lights::options::{
+        DriverKind, DriverSettings, LightOptions, ShellyComponent, ShellyGen,
+    };
+
+    /// The options of the one light in a rig whose `[lights.l]` table is `light`.
+    fn options(light: &str) -> Result<LightOptions, String> {
+        let text = format!("room = \"r\"\n\n[lights.l]\n{light}\n");
+        let mut loader = Loader::new();
+        let file = Arc::new(SourceFile::new(std::path::PathBuf::from("rig.toml"), text));
+        match loader.rig_source(file) {
+            Some(rig) if loader.diags.is_empty() => Ok(rig.lights[0].options.clone()),
+            _ => Err(loader.diags.to_string()),
+        }
+    }
+
+    #[test]
+    fn missing_options_take_driver_defaults() {
+        for (kind, name) in DriverKind::ALL.iter().zip(DriverKind::NAMES) {
+            if *kind == DriverKind::Template {
+                continue;
+            }
+            let address = if *kind == DriverKind::HaJson {
+                "a/light/b/command"
+            } else {
+                "addr"
+            };
+            let opts = options(&format!("driver = \"{name}\"\naddress = \"{address}\""))
+                .expect("defaults");
+            assert_eq!(opts, LightOptions::defaults(*kind), "{name}");
+        }
+    }
+
+    #[test]
+    fn every_generic_option_is_mapped() {
+        let opts = options(
+            r#"driver = "zigbee2mqtt"
+address = "a"
+native_fade = false
+max_fade = "7s"
+min_level = 0.05
+curve = "gamma"
+gamma = 2.8
+kelvin_range = [2000, 4000]
+max_rate = 2.5
+split_color = true
+base_topic = "z2m""#,
+        )
+        .expect("valid");
+        assert!(!opts.native_fade);
+        assert_eq!(opts.max_native_fade, Duration::from_secs(7));
+        assert_eq!(opts.min_level, 0.05);
+        assert_eq!(opts.curve, DeviceCurve::Gamma(2.8));
+        assert_eq!(opts.kelvin_range, (2000, 4000));
+        assert_eq!(opts.max_rate, 2.5);
+        assert!(opts.split_color);
+        assert!(!opts.group);
+        assert_eq!(
+            opts.driver,
+            DriverSettings::Zigbee2Mqtt(Zigbee2Mqtt {
+                base_topic: "z2m".into()
+            })
+        );
+        let gamma = options("driver = \"wled\"\naddress = \"w\"\ncurve = \"gamma\"").expect("ok");
+        assert_eq!(gamma.curve, DeviceCurve::Gamma(2.2));
+    }
+
+    #[test]
+    fn groups_slow_down_unless_the_rate_is_explicit() {
+        let o = options("driver = \"zigbee2mqtt\"\naddress = \"g\"\ngroup = true").expect("ok");
+        assert!(o.group);
+        assert_eq!(o.max_rate, 0.5);
+        let o = options("driver = \"zigbee2mqtt\"\naddress = \"g\"\ngroup = true\nmax_rate = 0.25")
+            .expect("ok");
+        assert_eq!((o.group, o.max_rate), (true, 0.25));
+    }
+
+    #[test]
+    fn driver_settings_are_mapped() {
+        let shelly = options(
+            "driver = \"shelly\"\naddress = \"s\"\ngeneration = 2\nchannel = 3\ncomponent = \"cct\"",
+        )
+        .expect("valid");
+        assert_eq!(
+            shelly.driver,
+            DriverSettings::Shelly(Shelly::new(ShellyGen::Gen2, 3, ShellyComponent::Cct))
+        );
+        assert_eq!(shelly.max_native_fade, Duration::from_secs(10_800));
+        let wled = options("driver = \"wled\"\naddress = \"w\"\nkelvin_as_rgb = true").expect("ok");
+        assert_eq!(
+            wled.driver,
+            DriverSettings::Wled(Wled {
+                kelvin_as_rgb: true
+            })
+        );
+        let ha = options(
+            "driver = \"ha-json\"\naddress = \"h/set\"\nbrightness_scale = 100\ncolor_temp_kelvin = true",
+        )
+        .expect("valid");
+        assert_eq!(
+            ha.driver,
+            DriverSettings::HaJson(HaJson {
+                brightness_scale: 100,
+                color_temp_kelvin: true
+            })
+        );
+        let template = options(
+            "driver = \"template\"\naddress = \"t\"\ntopic = \"x/{address}\"\npayload = \"{level_pct}\"",
+        )
+        .expect("valid");
+        assert_eq!(
+            template.driver,
+            DriverSettings::Template(Template {
+                topic: "x/{address}".into(),
+                payload: "{level_pct}".into()
+            })
+        );
+    }
+
+    #[test]
+    fn bad_definitions_are_errors_at_their_place() {
+        let err = options("driver = \"hue\"\naddress = \"a\"").expect_err("driver");
+        assert!(err.contains("rig.toml:4:10: unknown driver `hue`"), "{err}");
+        let err = options(
+            "driver = \"template\"\naddress = \"t\"\ntopic = \"{nope}\"\npayload = \"{level}\"",
+        )
+        .expect_err("template");
+        assert!(
+            err.contains(
+                "rig.toml:6:9: failed to read template `{nope}`: unknown placeholder `{nope}`"
+            ),
+            "{err}"
+        );
+        let err =
+            options("driver = \"ha-json\"\naddress = \"altar/light/candle\"").expect_err("esphome");
+        assert!(
+            err.contains("write \"altar/light/candle/command\""),
+            "{err}"
+        );
+        let err = options("driver = \"ha-json\"\naddress = \"altar/light/candle/state\"")
+            .expect_err("state topic");
+        assert!(err.contains("is a state topic"), "{err}");
+    }
+
+    #[test]
+    fn the_demo_rig_maps_in_order() {
+        let mut loader = Loader::new();
+        let rig = loader
+            .rig(std::path::Path::new("scenes/demo/rig.toml"))
+            .expect("demo rig loads");
+        let specs = rig.light_specs();
+        assert_eq!(specs.len(), rig.lights.len());
+        for (spec, def) in specs.iter().zip(&rig.lights) {
+            assert_eq!(spec.address, def.address);
+            assert_eq!(spec.options, def.options);
+        }
+    }
+
+    /// Shelly models set generation, component and white range; keys beside them win.
+    #[test]
+    fn a_shelly_model_sets_its_capabilities() {
+        let duo =
+            options("driver = \"shelly\"\naddress = \"s\"\nmodel = \"duo-gen3\"").expect("ok");
+        let DriverSettings::Shelly(s) = &duo.driver else {
+            panic!("{duo:?}");
+        };
+        assert_eq!(
+            (s.generation, s.component),
+            (ShellyGen::Gen2, ShellyComponent::Cct)
+        );
+        assert_eq!(duo.kelvin_range, (2700, 6500));
+        assert_eq!(duo.max_native_fade, std::time::Duration::from_secs(10_800));
+        let dimmer =
+            options("driver = \"shelly\"\naddress = \"s\"\nmodel = \"dimmer\"").expect("ok");
+        assert!(!dimmer.driver.capabilities().colors.kelvin);
+        assert_eq!(dimmer.max_native_fade, std::time::Duration::from_secs(5));
+        let own = options(
+            "driver = \"shelly\"\naddress = \"s\"\nmodel = \"duo\"\ngeneration = 2\nkelvin_range = [3000, 6000]",
+        )
+        .expect("ok");
+        let DriverSettings::Shelly(s) = &own.driver else {
+            panic!("{own:?}");
+        };
+        assert_eq!(s.generation, ShellyGen::Gen2);
+        assert_eq!(own.kelvin_range, (3000, 6000));
+        let err =
+            options("driver = \"shelly\"\naddress = \"s\"\nmodel = \"duo3\"").expect_err("model");
+        assert!(err.contains("rig.toml:6:9: unknown model `duo3`"), "{err}");
+        assert_eq!(MODELS.len(), 8);
+    }
+
+    /// Every key is checked against the light's driver: another driver's setting names its
+    /// driver, a typo gets a suggestion, a value of the wrong kind says what it must be.
+    #[test]
+    fn keys_are_checked_against_the_lights_driver() {
+        let err = options("driver = \"wled\"\naddress = \"w\"\nbase_topic = \"z\"")
+            .expect_err("other driver");
+        assert!(
+            err.contains("rig.toml:6:1: light `l`: `base_topic` only applies to the `zigbee2mqtt` driver, not `wled`"),
+            "{err}"
+        );
+        let err =
+            options("driver = \"wled\"\naddress = \"w\"\nkelvin_as_rbg = true").expect_err("typo");
+        assert!(
+            err.contains(
+                "rig.toml:6:1: unknown key `kelvin_as_rbg`; did you mean `kelvin_as_rgb`?"
+            ),
+            "{err}"
+        );
+        let err =
+            options("driver = \"wled\"\naddress = \"w\"\nnative_fade = \"yes\"").expect_err("type");
+        assert!(
+            err.contains(
+                "rig.toml:6:15: `native_fade` must be true or false, not the string \"yes\""
+            ),
+            "{err}"
+        );
+        let err = options("driver = \"zigbee2mqtt\"\naddress = \"z\"\nbase_topic = \"z2m/#\"")
+            .expect_err("topic");
+        assert!(err.contains("rig.toml:6:14:"), "{err}");
+    }
 }

@@ -1,6 +1,9 @@
-//! Driver selection and the unit conversions every driver shares. A driver is a pure encoder
-//! from a [`LightCommand`] to the MQTT messages one ecosystem expects; this module picks one by
-//! [`DriverKind`]. It must not plan fades, pace messages or touch the network.
+//! The driver registry, and the unit conversions every driver shares. A driver is one file
+//! here: its name, its own rig keys and how it reads them, what the device can do
+//! ([`Capabilities`]) and a pure encoder from a [`LightCommand`] to the MQTT messages its
+//! ecosystem expects, all in one [`Driver`] impl. The `registry!` list below names each once;
+//! [`DriverKind`], [`DriverSettings`] and the dispatch follow from it, so a new driver is a
+//! file plus a line there. It must not plan fades, pace messages or touch the network.
 
 pub mod ha_json;
 pub mod shelly;
@@ -9,45 +12,273 @@ pub mod template;
 pub mod wled;
 pub mod zigbee2mqtt;
 
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use super::command::{LightCommand, Publish};
-use super::options::{DriverKind, LightOptions};
+use super::curve::DeviceCurve;
+use super::options::LightOptions;
 use super::target::LightColor;
 
-/// Encodes `cmd` for the light at `address` with the driver `opts` names. Returns one message,
-/// or two where the device needs them apart (split colour); never a retained one.
-#[must_use]
-pub fn encode(address: &str, opts: &LightOptions, cmd: &LightCommand) -> Vec<Publish> {
-    match opts.kind() {
-        DriverKind::Zigbee2Mqtt => zigbee2mqtt::encode(address, opts, cmd),
-        DriverKind::Tasmota => tasmota::encode(address, opts, cmd),
-        DriverKind::Shelly => shelly::encode(address, opts, cmd),
-        DriverKind::HaJson => ha_json::encode(address, opts, cmd),
-        DriverKind::Wled => wled::encode(address, opts, cmd),
-        DriverKind::Template => template::encode(address, opts, cmd),
+/// One light driver: everything sanctum knows of one ecosystem. Its settings are the type
+/// itself (`Default` gives the defaults a rig gets when it leaves them out).
+pub trait Driver: Clone + PartialEq + std::fmt::Debug + Default {
+    /// The name rig files use (`driver = "…"`).
+    const NAME: &'static str;
+    /// The rig keys of its own settings, beside the ones every light has.
+    const KEYS: &'static [&'static str];
+    /// Its settings as the rig gives them, defaults for the rest; `keys` reports a bad value
+    /// at its place in the file.
+    fn read(keys: &mut dyn Keys) -> Self;
+    /// What the device can do with these settings.
+    fn capabilities(&self) -> Capabilities;
+    /// The messages that make the light at `address` do `cmd`: one, or two where the device
+    /// needs them apart; never a retained one.
+    fn encode(&self, address: &str, opts: &LightOptions, cmd: &LightCommand) -> Vec<Publish>;
+    /// Why `address` cannot be this light's command topic, if the ecosystem says so.
+    ///
+    /// # Errors
+    /// A sentence saying what to write instead.
+    fn check_address(&self, _address: &str) -> Result<(), String> {
+        Ok(())
     }
 }
 
-/// `fraction` (0..=1) on a `0..=max` integer scale, rounded. A light that is on never gets 0,
-/// because 0 means OFF on Z2M, ESPHome, Tasmota and WLED (reference §2.3).
+/// A driver's view of its own keys in the rig; `config` implements it over the file, with
+/// each problem reported at its span, and the driver never sees a string to parse later.
+pub trait Keys {
+    /// A string key, if present and accepted by `check` (its error is reported, then `None`).
+    fn text(&mut self, key: &str, check: &dyn Fn(&str) -> Result<(), String>) -> Option<String>;
+    /// A boolean key, if present.
+    fn flag(&mut self, key: &str) -> Option<bool>;
+    /// An integer key within `range`, if present.
+    fn integer(&mut self, key: &str, range: RangeInclusive<i64>) -> Option<i64>;
+    /// A key whose value is one of `choices`, if present.
+    fn choice(&mut self, key: &str, choices: &[&'static str]) -> Option<&'static str>;
+    /// Reports a problem with the light's settings as a whole (at its `driver`).
+    fn problem(&mut self, message: String);
+}
+
+/// Which colours a device can show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColorModes {
+    /// A colour temperature (white channels, or a tunable-white bulb).
+    pub kelvin: bool,
+    /// An RGB colour.
+    pub rgb: bool,
+}
+
+impl ColorModes {
+    /// Both kinds of colour.
+    pub const BOTH: Self = Self {
+        kelvin: true,
+        rgb: true,
+    };
+    /// White only, tunable.
+    pub const KELVIN: Self = Self {
+        kelvin: true,
+        rgb: false,
+    };
+    /// RGB only.
+    pub const RGB: Self = Self {
+        kelvin: false,
+        rgb: true,
+    };
+    /// Brightness only.
+    pub const NONE: Self = Self {
+        kelvin: false,
+        rgb: false,
+    };
+}
+
+/// What a device can do, as its driver declares it: the defaults of a light's
+/// [`LightOptions`] (a rig may override the first six) and what its wire format allows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Capabilities {
+    /// Whether it runs transitions itself (otherwise fades are stepped in software).
+    pub native_fade: bool,
+    /// Longest transition one command can ask for.
+    pub max_native_fade: Duration,
+    /// Device fraction (0..=1) that is first visibly on.
+    pub min_level: f32,
+    /// How perceived level maps to the device value.
+    pub curve: DeviceCurve,
+    /// Colour temperature range in kelvin, `(warmest, coolest)`.
+    pub kelvin_range: (u16, u16),
+    /// Most messages per second, sustained.
+    pub max_rate: f32,
+    /// Resolution of the transition field: a segment's length is rounded up to it.
+    pub transition_resolution: Duration,
+    /// How many brightness steps the wire format has.
+    pub brightness_steps: u32,
+    /// Which colours it shows; a colour temperature goes as its white point in RGB to a
+    /// device that shows RGB only, and a colour it cannot show is left out.
+    pub colors: ColorModes,
+}
+
+/// Default sustained rate for one bulb: ≈1 unicast command/s (reference §2.1).
+pub const BULB_MAX_RATE: f32 = 1.0;
+
+macro_rules! registry {
+    ($($variant:ident => $module:ident :: $ty:ident),+ $(,)?) => {
+        /// Which ecosystem a light speaks: one per driver file (see [`registry!`]).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum DriverKind {
+            $(
+                #[doc = concat!("[`", stringify!($module), "`].")]
+                $variant,
+            )+
+        }
+
+        impl DriverKind {
+            /// Every driver, in the registry's order.
+            pub const ALL: [Self; [$(stringify!($variant)),+].len()] = [$(Self::$variant),+];
+
+            /// The names used in rig files, in the order of [`DriverKind::ALL`].
+            pub const NAMES: [&'static str; [$(stringify!($variant)),+].len()] =
+                [$(<$module::$ty as Driver>::NAME),+];
+
+            /// The name used in rig files.
+            #[must_use]
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Self::$variant => <$module::$ty as Driver>::NAME,)+
+                }
+            }
+
+            /// Reads a driver name as written in a rig file.
+            #[must_use]
+            pub fn from_name(name: &str) -> Option<Self> {
+                Self::ALL.into_iter().find(|k| k.name() == name)
+            }
+
+            /// The rig keys of this driver's own settings.
+            #[must_use]
+            pub fn keys(self) -> &'static [&'static str] {
+                match self {
+                    $(Self::$variant => <$module::$ty as Driver>::KEYS,)+
+                }
+            }
+        }
+
+        /// A driver with its settings: the variant decides the [`DriverKind`].
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum DriverSettings {
+            $(
+                #[doc = concat!("[`", stringify!($module), "`].")]
+                $variant($module::$ty),
+            )+
+        }
+
+        impl DriverSettings {
+            /// The driver these settings belong to.
+            #[must_use]
+            pub fn kind(&self) -> DriverKind {
+                match self {
+                    $(Self::$variant(_) => DriverKind::$variant,)+
+                }
+            }
+
+            /// A driver's default settings.
+            #[must_use]
+            pub fn defaults(kind: DriverKind) -> Self {
+                match kind {
+                    $(DriverKind::$variant => Self::$variant(<$module::$ty>::default()),)+
+                }
+            }
+
+            /// A driver's settings as the rig gives them ([`Driver::read`]).
+            #[must_use]
+            pub fn read(kind: DriverKind, keys: &mut dyn Keys) -> Self {
+                match kind {
+                    $(DriverKind::$variant => Self::$variant(<$module::$ty as Driver>::read(keys)),)+
+                }
+            }
+
+            /// What the device can do ([`Driver::capabilities`]).
+            #[must_use]
+            pub fn capabilities(&self) -> Capabilities {
+                match self {
+                    $(Self::$variant(d) => d.capabilities(),)+
+                }
+            }
+
+            /// Why `address` cannot be the light's command topic ([`Driver::check_address`]).
+            ///
+            /// # Errors
+            /// A sentence saying what to write instead.
+            pub fn check_address(&self, address: &str) -> Result<(), String> {
+                match self {
+                    $(Self::$variant(d) => d.check_address(address),)+
+                }
+            }
+
+            fn encode_for(&self, address: &str, opts: &LightOptions, cmd: &LightCommand) -> Vec<Publish> {
+                match self {
+                    $(Self::$variant(d) => d.encode(address, opts, cmd),)+
+                }
+            }
+        }
+    };
+}
+
+// The registry: one line per driver.
+registry! {
+    Zigbee2Mqtt => zigbee2mqtt::Zigbee2Mqtt,
+    Tasmota => tasmota::Tasmota,
+    Shelly => shelly::Shelly,
+    HaJson => ha_json::HaJson,
+    Wled => wled::Wled,
+    Template => template::Template,
+}
+
+/// Encodes `cmd` for the light at `address` with the driver `opts` names, after putting its
+/// colour in a form the device shows ([`Capabilities::colors`]). Returns one message, or two
+/// where the device needs them apart (split colour); never a retained one.
+#[must_use]
+pub fn encode(address: &str, opts: &LightOptions, cmd: &LightCommand) -> Vec<Publish> {
+    let colors = opts.driver.capabilities().colors;
+    let color = match cmd.color {
+        Some(LightColor::Kelvin(k)) if !colors.kelvin && colors.rgb => {
+            let (warm, cool) = opts.kelvin_range;
+            Some(LightColor::Rgb(crate::units::kelvin_rgb(
+                k.clamp(warm.min(cool), cool.max(warm)),
+            )))
+        }
+        Some(LightColor::Kelvin(_)) if !colors.kelvin => None,
+        Some(LightColor::Rgb(_)) if !colors.rgb => None,
+        c => c,
+    };
+    let cmd = LightCommand { color, ..*cmd };
+    opts.driver.encode_for(address, opts, &cmd)
+}
+
+/// Checks a setting that becomes part of an MQTT topic (a base topic, a reply topic).
+///
+/// # Errors
+/// Why it cannot be part of a topic.
+pub fn topic_part(text: &str) -> Result<(), String> {
+    if text.trim().is_empty() {
+        return Err("a topic must not be empty".to_owned());
+    }
+    match text.chars().find(|c| matches!(c, '#' | '+' | '\0')) {
+        Some(c) => Err(format!(
+            "`{text}` has `{}`: MQTT topics cannot contain `#`, `+` or NUL",
+            c.escape_default()
+        )),
+        None => Ok(()),
+    }
+}
+
 /// How many brightness steps the light's driver has (its resolution): 254 for Zigbee2MQTT,
 /// 255 for WLED, 100 for Tasmota's `Dimmer` and Shelly, the scale for `ha-json`.
 #[must_use]
 pub fn brightness_steps(opts: &LightOptions) -> u32 {
-    match (&opts.driver, opts.kind()) {
-        (
-            super::options::DriverSettings::HaJson {
-                brightness_scale, ..
-            },
-            _,
-        ) => u32::from(*brightness_scale).max(1),
-        (_, DriverKind::Zigbee2Mqtt) => 254,
-        (_, DriverKind::Wled) => 255,
-        _ => 100,
-    }
+    opts.driver.capabilities().brightness_steps
 }
 
+/// `fraction` (0..=1) on a `0..=max` integer scale, rounded. A light that is on never gets 0,
+/// because 0 means OFF on Z2M, ESPHome, Tasmota and WLED (reference §2.3).
 pub(crate) fn scale(fraction: f32, max: u32, on: bool) -> u32 {
     let f = if fraction.is_nan() {
         0.0

@@ -10,8 +10,11 @@
 
 use std::time::Duration;
 
-use super::{kelvin, mired, rgb, scale, units};
+use super::{
+    BULB_MAX_RATE, Capabilities, ColorModes, Driver, Keys, kelvin, mired, rgb, scale, units,
+};
 use crate::lights::command::{LightCommand, Publish};
+use crate::lights::curve::DeviceCurve;
 use crate::lights::options::LightOptions;
 
 /// `Speed2` unit: half a second.
@@ -19,9 +22,42 @@ const SPEED_UNIT: Duration = Duration::from_millis(500);
 /// Largest `Speed2`: 40 × 0.5 s = 20 s.
 const MAX_SPEED: u32 = 40;
 
+/// The `tasmota` driver: no settings of its own (the address is the Tasmota `%topic%`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tasmota;
+
+impl Driver for Tasmota {
+    const NAME: &'static str = "tasmota";
+    const KEYS: &'static [&'static str] = &[];
+
+    fn read(_keys: &mut dyn Keys) -> Self {
+        Self
+    }
+
+    /// Native fades up to 20 s (`Speed2 40`) in half seconds, `Dimmer` 0–100 with 1 % the
+    /// first visible, linear (Tasmota's `LedTable` gamma does the rest), `CT` 153–500 mireds
+    /// (≈6500–2000 K), `Color` for RGB.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            native_fade: true,
+            max_native_fade: Duration::from_secs(20),
+            min_level: 0.01,
+            curve: DeviceCurve::Linear,
+            kelvin_range: (2000, 6500),
+            max_rate: BULB_MAX_RATE,
+            transition_resolution: SPEED_UNIT,
+            brightness_steps: 100,
+            colors: ColorModes::BOTH,
+        }
+    }
+
+    fn encode(&self, address: &str, opts: &LightOptions, cmd: &LightCommand) -> Vec<Publish> {
+        encode(address, opts, cmd)
+    }
+}
+
 /// Encodes one command for the Tasmota device whose `%topic%` is `address`.
-#[must_use]
-pub fn encode(address: &str, opts: &LightOptions, cmd: &LightCommand) -> Vec<Publish> {
+fn encode(address: &str, opts: &LightOptions, cmd: &LightCommand) -> Vec<Publish> {
     let speed = cmd
         .transition
         .map(|t| units(t, SPEED_UNIT, MAX_SPEED))

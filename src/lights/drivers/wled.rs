@@ -17,33 +17,67 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use super::{kelvin, rgb, scale, units};
+use super::{BULB_MAX_RATE, Capabilities, ColorModes, Driver, Keys, kelvin, rgb, scale, units};
 use crate::lights::command::{LightCommand, Publish};
-use crate::lights::options::{DriverSettings, LightOptions};
-use crate::units::kelvin_rgb;
+use crate::lights::curve::DeviceCurve;
+use crate::lights::options::LightOptions;
 
 /// `tt` unit: 100 ms.
 const TT_UNIT: Duration = Duration::from_millis(100);
 
-/// Encodes one command for the WLED whose device topic is `address`.
-#[must_use]
-pub fn encode(address: &str, opts: &LightOptions, cmd: &LightCommand) -> Vec<Publish> {
+/// The `wled` driver and its settings (the address is the device topic, e.g. `wled/kitchen`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Wled {
+    /// The strip has no white channels (rig key `kelvin_as_rgb`, default false): a colour
+    /// temperature goes as its white point in RGB (`seg.col`) instead of `seg.cct`, which
+    /// applies to white channels only (WLED JSON API).
+    pub kelvin_as_rgb: bool,
+}
+
+impl Driver for Wled {
+    const NAME: &'static str = "wled";
+    const KEYS: &'static [&'static str] = &["kelvin_as_rgb"];
+
+    fn read(keys: &mut dyn Keys) -> Self {
+        Self {
+            kelvin_as_rgb: keys.flag("kelvin_as_rgb").unwrap_or(false),
+        }
+    }
+
+    /// Native fades up to 6553.5 s (`tt` in 100 ms, u16), `bri` 1–255, the CIE curve (WLED's
+    /// gamma off), `cct` 1900–10091 K, or RGB only with `kelvin_as_rgb`.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            native_fade: true,
+            max_native_fade: Duration::from_millis(6_553_500),
+            min_level: 1.0 / 255.0,
+            curve: DeviceCurve::Cie,
+            kelvin_range: (1900, 10091),
+            max_rate: BULB_MAX_RATE,
+            transition_resolution: TT_UNIT,
+            brightness_steps: 255,
+            colors: if self.kelvin_as_rgb {
+                ColorModes::RGB
+            } else {
+                ColorModes::BOTH
+            },
+        }
+    }
+
+    fn encode(&self, address: &str, opts: &LightOptions, cmd: &LightCommand) -> Vec<Publish> {
+        encode(address, opts, cmd)
+    }
+}
+
+/// Encodes one command for the WLED whose device topic is `address` (a colour temperature
+/// for an RGB-only strip already came in as RGB, see [`super::encode`]).
+fn encode(address: &str, opts: &LightOptions, cmd: &LightCommand) -> Vec<Publish> {
     let mut m = Map::new();
     m.insert("on".into(), json!(cmd.on));
     if cmd.on {
         m.insert("bri".into(), json!(scale(cmd.brightness, 255, true)));
-        let as_rgb = matches!(
-            opts.driver,
-            DriverSettings::Wled {
-                kelvin_as_rgb: true
-            }
-        );
         if let Some(k) = kelvin(cmd.color, opts) {
-            if as_rgb {
-                m.insert("seg".into(), json!([{"col": [kelvin_rgb(k)]}]));
-            } else {
-                m.insert("seg".into(), json!([{"cct": k.clamp(1900, 10091)}]));
-            }
+            m.insert("seg".into(), json!([{"cct": k.clamp(1900, 10091)}]));
         } else if let Some(c) = rgb(cmd.color) {
             m.insert("seg".into(), json!([{"col": [c]}]));
         }
@@ -65,7 +99,8 @@ mod tests {
     use crate::lights::command::LightCommand;
     use crate::lights::drivers::encode;
     use crate::lights::drivers::tests::report;
-    use crate::lights::options::{DriverKind, DriverSettings, LightOptions};
+    use crate::lights::drivers::{DriverSettings, wled::Wled};
+    use crate::lights::options::{DriverKind, LightOptions};
     use crate::lights::target::LightColor;
 
     /// WLED JSON API (<https://kno.wled.ge/interfaces/json-api/>): `seg.cct` in kelvin for
@@ -77,9 +112,9 @@ mod tests {
     }
 
     fn rgb_strip() -> LightOptions {
-        LightOptions::with_driver(DriverSettings::Wled {
+        LightOptions::with_driver(DriverSettings::Wled(Wled {
             kelvin_as_rgb: true,
-        })
+        }))
     }
 
     /// WLED JSON API, `seg.col` (`[[r,g,b]]`): an RGB-only strip gets the white point.

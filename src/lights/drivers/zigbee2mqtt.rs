@@ -11,22 +11,71 @@
 //! - `split_color`: brightness and colour go as two messages, because Z2M drops the brightness
 //!   transition when both come in one command (IKEA, Koenkk/zigbee2mqtt#1810).
 
+use std::time::Duration;
+
 use serde_json::{Map, Value, json};
 
-use super::{kelvin, mired, rgb, scale, seconds};
+use super::{
+    BULB_MAX_RATE, Capabilities, ColorModes, Driver, Keys, kelvin, mired, rgb, scale, seconds,
+    topic_part,
+};
 use crate::lights::command::{LightCommand, Publish};
-use crate::lights::options::{DriverSettings, LightOptions};
+use crate::lights::curve::DeviceCurve;
+use crate::lights::options::LightOptions;
 
 /// Longest transition Z2M can carry: ZCL `transtime` is a u16 of tenths.
 const MAX_TRANSITION_S: f64 = 6553.5;
 
+/// The `zigbee2mqtt` driver and its settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Zigbee2Mqtt {
+    /// Z2M `base_topic` (rig key `base_topic`, default `zigbee2mqtt`).
+    pub base_topic: String,
+}
+
+impl Default for Zigbee2Mqtt {
+    fn default() -> Self {
+        Self {
+            base_topic: "zigbee2mqtt".to_owned(),
+        }
+    }
+}
+
+impl Driver for Zigbee2Mqtt {
+    const NAME: &'static str = "zigbee2mqtt";
+    const KEYS: &'static [&'static str] = &["base_topic"];
+
+    fn read(keys: &mut dyn Keys) -> Self {
+        let mut d = Self::default();
+        if let Some(base) = keys.text("base_topic", &topic_part) {
+            d.base_topic = base;
+        }
+        d
+    }
+
+    /// Native fades up to 6553.5 s (ZCL tenths in a u16), 254 steps with 1/254 the first
+    /// visible, the CIE curve, 2200–6500 K (≈454–153 mired), tenths of a second, both colours.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            native_fade: true,
+            max_native_fade: Duration::from_millis(6_553_500),
+            min_level: 1.0 / 254.0,
+            curve: DeviceCurve::Cie,
+            kelvin_range: (2200, 6500),
+            max_rate: BULB_MAX_RATE,
+            transition_resolution: Duration::from_millis(100),
+            brightness_steps: 254,
+            colors: ColorModes::BOTH,
+        }
+    }
+
+    fn encode(&self, address: &str, opts: &LightOptions, cmd: &LightCommand) -> Vec<Publish> {
+        encode(&self.base_topic, address, opts, cmd)
+    }
+}
+
 /// Encodes one command for the Z2M device or group `address` (its friendly name).
-#[must_use]
-pub fn encode(address: &str, opts: &LightOptions, cmd: &LightCommand) -> Vec<Publish> {
-    let base = match &opts.driver {
-        DriverSettings::Zigbee2Mqtt { base_topic } => base_topic.as_str(),
-        _ => "zigbee2mqtt",
-    };
+fn encode(base: &str, address: &str, opts: &LightOptions, cmd: &LightCommand) -> Vec<Publish> {
     let topic = format!("{base}/{address}/set");
     let transition = cmd.transition.map(|t| seconds(t, 1).min(MAX_TRANSITION_S));
     let send =
@@ -65,7 +114,8 @@ pub fn encode(address: &str, opts: &LightOptions, cmd: &LightCommand) -> Vec<Pub
 #[cfg(test)]
 mod tests {
     use crate::lights::drivers::tests::report;
-    use crate::lights::options::{DriverKind, DriverSettings, LightOptions};
+    use crate::lights::drivers::{DriverSettings, zigbee2mqtt::Zigbee2Mqtt};
+    use crate::lights::options::{DriverKind, LightOptions};
 
     #[test]
     fn snapshot() {
@@ -77,9 +127,9 @@ mod tests {
     fn snapshot_split_colour_group_with_custom_base() {
         let mut opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt).as_group();
         opts.split_color = true;
-        opts.driver = DriverSettings::Zigbee2Mqtt {
+        opts.driver = DriverSettings::Zigbee2Mqtt(Zigbee2Mqtt {
             base_topic: "z2m".to_owned(),
-        };
+        });
         insta::assert_snapshot!(report("room/ikea", &opts));
     }
 }
