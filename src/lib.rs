@@ -19,6 +19,7 @@ pub mod plan;
 pub mod position;
 pub mod precedence;
 pub mod printer;
+pub mod probe;
 pub mod render;
 pub mod room;
 pub mod run;

@@ -150,11 +150,11 @@ fn open_decoder(path: &Path, cache: Option<&LoopCache>) -> Result<(Opened, FileI
         return Ok((Opened::Copy(copy), id));
     }
     // symphonia would allocate whatever a comment header claims (see `tags`).
-    super::tags::check_metadata_lengths(&mut file, meta.len())
+    crate::probe::tags::check_metadata_lengths(&mut file, meta.len())
         .map_err(|e| decode_error(e.to_string()))?
         .map_err(decode_error)?;
     // symphonia panics on some malformed headers (a sample rate of 0): an error, not a crash.
-    let decoder = super::contain::contain(move || Decoder::try_from(file))
+    let decoder = crate::probe::contain::contain(move || Decoder::try_from(file))
         .map_err(decode_error)?
         .map_err(|e| decode_error(e.to_string()))?;
     Ok((Opened::Decoder(Box::new(decoder)), id))

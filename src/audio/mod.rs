@@ -9,28 +9,25 @@
 
 pub mod backend;
 mod command;
-mod contain;
 mod decode;
 mod handle;
 mod limiter;
 mod loops;
-pub mod probe;
 mod processor;
 mod ramp;
 mod stream;
-mod tags;
 mod voice;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::probe::{ProbeError, ProbeErrorKind, SoundInfo, probe_bytes, probe_file};
 pub use backend::{
     AudioBackend, BackendError, NullBackend, OutputSpec, PcmFormat, PipeBackend, WavBackend,
     WavFormat,
 };
 pub use decode::{DecodeError, PcmBuffer, decode_file};
 pub use handle::AudioHandle;
-pub use probe::{ProbeError, ProbeErrorKind, SoundInfo, probe_bytes, probe_file};
 pub use processor::AudioProcessor;
 
 use crate::tween::Curve;

@@ -14,7 +14,6 @@ use toml::Spanned;
 use super::diag::{Diagnostics, SourceFile};
 use super::parse::{cue_parts, deserialize, deserialize_part, suggest};
 use super::raw::{Num, RawCeremony, RawCue, RawLayerTarget, RawLightTarget, RawRig, RawScene, Str};
-use crate::audio::probe::{ProbeError, SoundInfo, probe_file};
 use crate::command::Command;
 use crate::files;
 use crate::lights::target::{Effect, LightColor, LightTarget};
@@ -22,6 +21,7 @@ use crate::model::{
     Advance, AudioSettings, Ceremony, Cue, GroupDef, LayerCue, LayerDef, LayerPatch, LightCue,
     LightDef, MqttSettings, OneShot, Phase, RemoteAction, RemoteDef, Rig, Scene, Source,
 };
+use crate::probe::{ProbeError, SoundInfo, probe_file};
 use crate::tween::Curve;
 use crate::units::{Decibels, format_duration, parse_duration};
 

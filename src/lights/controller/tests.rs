@@ -3,6 +3,7 @@
 use super::*;
 use crate::lights::LightColor;
 use crate::lights::options::DriverKind;
+use crate::lights::target::Effect;
 use serde_json::Value;
 
 fn us(v: u64) -> Duration {
