@@ -378,7 +378,12 @@ impl LightController {
                 // from where the device is (`EffectRun::resume_from`). A glide the effect was
                 // planned over (`planned_over`, a cue mid-glide) is no reason to wait.
                 Activity::Effect(run) if sent => {
-                    let due_at = effect_due(run, &light.track, light.planned_over);
+                    let due_at = effect_due(
+                        run,
+                        &light.track,
+                        light.planned_over,
+                        self.pacer.free_at(&i),
+                    );
                     if due_at <= now {
                         let wait = due_at.saturating_sub(run.next_at());
                         if wait > opts.transition_resolution() {
@@ -466,9 +471,14 @@ impl LightController {
                     },
                     // Its held command's slot (the pacer's deadline) wakes it.
                     Activity::Effect(_) if self.pacer.is_waiting(&i) => None,
-                    Activity::Effect(run) => {
-                        effects.then(|| effect_due(run, &light.track, light.planned_over))
-                    }
+                    Activity::Effect(run) => effects.then(|| {
+                        effect_due(
+                            run,
+                            &light.track,
+                            light.planned_over,
+                            self.pacer.free_at(&i),
+                        )
+                    }),
                 };
                 next = match (next, t) {
                     (Some(a), Some(b)) => Some(a.min(b)),
@@ -511,12 +521,18 @@ impl LightController {
 
 /// When an effect's next point may go out: when due, or when the device's glide to the last
 /// command ends, if that is later (a held or stretched command, or a transition the driver
-/// rounded up), unless the effect was planned from the device's level over that very glide
-/// (`planned_over`).
-fn effect_due(run: &EffectRun, track: &Track, planned_over: Option<Duration>) -> Duration {
+/// rounded up). An effect planned from the device's level over that very glide
+/// (`planned_over`, a cue mid-glide) waits only for the light's next free slot (`free_at`),
+/// and then goes on from wherever the glide has taken the device by then.
+fn effect_due(
+    run: &EffectRun,
+    track: &Track,
+    planned_over: Option<Duration>,
+    free_at: Duration,
+) -> Duration {
     let glide_ends = track.glide_ends();
     if planned_over == Some(glide_ends) {
-        run.next_at()
+        run.next_at().max(free_at)
     } else {
         run.next_at().max(glide_ends)
     }

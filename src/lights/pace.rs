@@ -118,6 +118,12 @@ impl<K: Ord + Clone> Pacer<K> {
         }
     }
 
+    /// When `key` may send next (now or earlier if it is free).
+    #[must_use]
+    pub fn free_at(&self, key: &K) -> Duration {
+        self.lanes.get(key).map_or(Duration::ZERO, |l| l.next_free)
+    }
+
     /// Whether `key` may send at `now`.
     #[must_use]
     pub fn is_free(&self, key: &K, now: Duration) -> bool {
