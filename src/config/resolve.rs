@@ -8,7 +8,7 @@
 //! rig, sounds folder and phases), `ctx` (the file being resolved and the checks that report
 //! at a span), `rig`, `light` and `scene` (each kind of table into the model).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,17 +18,17 @@ use toml::Spanned;
 
 use super::diag::{Diagnostics, SourceFile};
 use super::parse::{cue_parts, deserialize, deserialize_part, suggest};
-use super::raw::{Num, RawCue, RawLayerTarget, RawLightTarget, RawRig, RawScene, Str};
+use super::raw::{Num, RawCeremony, RawCue, RawLayerTarget, RawLightTarget, RawRig, RawScene, Str};
 use crate::audio::probe::{ProbeError, SoundInfo, probe_file};
 use crate::command::Command;
 use crate::files;
 use crate::lights::target::{Effect, LightColor, LightTarget};
 use crate::model::{
-    AudioSettings, Ceremony, Cue, GroupDef, LayerCue, LayerDef, LayerPatch, LightCue, LightDef,
-    MqttSettings, OneShot, RemoteAction, RemoteDef, Rig, Scene, Source,
+    Advance, AudioSettings, Ceremony, Cue, GroupDef, LayerCue, LayerDef, LayerPatch, LightCue,
+    LightDef, MqttSettings, OneShot, Phase, RemoteAction, RemoteDef, Rig, Scene, Source,
 };
 use crate::tween::Curve;
-use crate::units::Decibels;
+use crate::units::{Decibels, format_duration, parse_duration};
 
 mod ceremony;
 mod ctx;

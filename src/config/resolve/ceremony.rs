@@ -4,24 +4,8 @@
 //! a phase the ceremony lacks. Scenes and rigs are read through the [`Loader`]'s caches; this
 //! file does not resolve their tables itself.
 
-use std::collections::BTreeMap;
-use std::ops::Range;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
-
-use toml::Spanned;
-
-use super::{
-    Ctx, DEFAULT_FINISH_FADE, DEFAULT_TRANSITION, Loaded, Loader, canonical, find_rig, find_sounds,
-};
-use crate::command::Command;
-use crate::config::diag::{Diagnostic, SourceFile};
-use crate::config::parse::{deserialize, suggest};
-use crate::config::raw::RawCeremony;
-use crate::files;
-use crate::model::{Advance, Ceremony, Phase, Rig};
-use crate::units::format_duration;
+use super::*;
+use crate::config::diag::Diagnostic;
 
 impl Loader {
     /// Reads and checks a ceremony folder with the given rig.

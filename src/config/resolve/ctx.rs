@@ -4,17 +4,7 @@
 //! of its own; `rig`, `light`, `scene` and `ceremony` say what to check. Sound files are
 //! probed in the module root, beside the loader's cache.
 
-use std::ops::Range;
-use std::sync::Arc;
-use std::time::Duration;
-
-use toml::Spanned;
-
-use super::SoundProbes;
-use crate::config::diag::{Diagnostics, SourceFile};
-use crate::config::parse::suggest;
-use crate::config::raw::{Num, Str};
-use crate::units::parse_duration;
+use super::*;
 
 /// The file being resolved and where its problems go.
 pub(super) struct Ctx<'a> {
