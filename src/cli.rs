@@ -1,4 +1,6 @@
 //! The command line: clap definitions whose doc comments are the help text. Parsing only.
+//! Flags that several subcommands share, with the same help, are declared once in an
+//! `Args` struct that each of them flattens.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -39,10 +41,9 @@ pub enum CliCommand {
         /// `sanctum devices`.
         #[arg(long, value_name = "OUTPUT")]
         output: Option<String>,
-        /// Serve the phone page on this address, e.g. 0.0.0.0:8787 (overrides the config's
-        /// `[remote] listen`); a phone pairs through the printed link or QR code.
-        #[arg(long, value_name = "ADDR")]
-        remote: Option<SocketAddr>,
+        /// The phone page.
+        #[command(flatten)]
+        phone: PhoneArgs,
         /// Broker and room, overriding the rig.
         #[command(flatten)]
         net: NetArgs,
@@ -68,15 +69,9 @@ pub enum CliCommand {
         /// The WAV file to write.
         #[arg(long, short, value_name = "FILE")]
         out: PathBuf,
-        /// How long each manual phase lasts: a duration (`5m`) for all of them, or `min` for
-        /// each phase's `min` (a phase without one lasts until its script has played out,
-        /// at least a minute).
-        #[arg(long, value_name = "DURATION|min", default_value = "min",
-              value_parser = ManualAfter::parse)]
-        manual_after: ManualAfter,
-        /// Start at this phase instead of the first.
-        #[arg(long, value_name = "PHASE")]
-        from: Option<String>,
+        /// Manual phases' length and the phase to start at.
+        #[command(flatten)]
+        preview: PreviewArgs,
         /// Sample rate of the file.
         #[arg(long, value_name = "HZ", default_value_t = 48_000,
               value_parser = clap::value_parser!(u32).range(8_000..=192_000))]
@@ -176,15 +171,9 @@ pub enum CliCommand {
     Plan {
         /// The ceremony folder (holding ceremony.toml), e.g. scenes/sex-medicine.
         ceremony: PathBuf,
-        /// How long each manual phase lasts: a duration (`5m`) for all of them, or `min` for
-        /// each phase's `min` (a phase without one lasts until its script has played out,
-        /// at least a minute).
-        #[arg(long, value_name = "DURATION|min", default_value = "min",
-              value_parser = ManualAfter::parse)]
-        manual_after: ManualAfter,
-        /// Start at this phase instead of the first.
-        #[arg(long, value_name = "PHASE")]
-        from: Option<String>,
+        /// Manual phases' length and the phase to start at.
+        #[command(flatten)]
+        preview: PreviewArgs,
         /// The rig file (default: the one beside the ceremony).
         #[arg(long, value_name = "FILE")]
         rig: Option<PathBuf>,
@@ -260,13 +249,36 @@ pub struct DaemonArgs {
     /// Where the sound goes (overrides the config and the rig); see `sanctum devices`.
     #[arg(long, value_name = "OUTPUT")]
     pub output: Option<String>,
+    /// The phone page.
+    #[command(flatten)]
+    pub phone: PhoneArgs,
+    /// Saving and resuming the position.
+    #[command(flatten)]
+    pub keep: KeepArgs,
+}
+
+/// The phone page's address, for the rooms `run` and `daemon` open.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PhoneArgs {
     /// Serve the phone page on this address, e.g. 0.0.0.0:8787 (overrides the config's
     /// `[remote] listen`); a phone pairs through the printed link or QR code.
     #[arg(long, value_name = "ADDR")]
     pub remote: Option<SocketAddr>,
-    /// Saving and resuming the position.
-    #[command(flatten)]
-    pub keep: KeepArgs,
+}
+
+/// How a ceremony is played through offline (`render`, `plan`): how long its manual phases
+/// last, and the phase it starts at.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PreviewArgs {
+    /// How long each manual phase lasts: a duration (`5m`) for all of them, or `min` for
+    /// each phase's `min` (a phase without one lasts until its script has played out,
+    /// at least a minute).
+    #[arg(long, value_name = "DURATION|min", default_value = "min",
+          value_parser = ManualAfter::parse)]
+    pub manual_after: ManualAfter,
+    /// Start at this phase instead of the first.
+    #[arg(long, value_name = "PHASE")]
+    pub from: Option<String>,
 }
 
 /// Where the room's position is saved, and whether to resume it.

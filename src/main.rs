@@ -17,7 +17,7 @@ fn main() -> ExitCode {
             from,
             speed,
             output,
-            remote,
+            phone,
             net,
             keep,
         } => app::run(
@@ -25,7 +25,7 @@ fn main() -> ExitCode {
             from.as_deref(),
             speed,
             output.as_deref(),
-            remote,
+            phone.remote,
             &net,
             &keep,
         )
@@ -34,18 +34,17 @@ fn main() -> ExitCode {
         CliCommand::Render {
             ceremony,
             out,
-            manual_after,
-            from,
+            preview,
             rate,
             float,
             rig,
         } => app::render(
             &ceremony,
-            from.as_deref(),
+            preview.from.as_deref(),
             rig.as_deref(),
             &app::RenderJob {
                 out: &out,
-                manual_after,
+                manual_after: preview.manual_after,
                 rate,
                 float,
             },
@@ -67,8 +66,7 @@ fn main() -> ExitCode {
             .map(|()| ExitCode::SUCCESS),
         CliCommand::Plan {
             ceremony,
-            manual_after,
-            from,
+            preview,
             rig,
             svg,
             png,
@@ -76,8 +74,8 @@ fn main() -> ExitCode {
         } => {
             return sanctum::plan::command::main(&sanctum::plan::command::PlanJob {
                 ceremony: &ceremony,
-                manual_after,
-                from: from.as_deref(),
+                manual_after: preview.manual_after,
+                from: preview.from.as_deref(),
                 rig: rig.as_deref(),
                 svg: svg.as_deref(),
                 png: png.as_deref(),

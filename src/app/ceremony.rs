@@ -179,7 +179,7 @@ pub fn daemon(args: &DaemonArgs) -> Result<Exit, AppError> {
         resume_within: settings.resume_within,
         force: args.keep.force,
         terminal: false,
-        remote: remote_spec(args.remote, &settings),
+        remote: remote_spec(args.phone.remote, &settings),
     };
     open_and_run(spec)
 }

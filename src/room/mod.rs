@@ -4,35 +4,38 @@
 //! `sanctum run` is a room that starts one ceremony at once and exits when it ends. The whole
 //! loop is one `select!` over the engine's next deadline, requests, signals, edits and a
 //! one-second tick; the engine decides, the room waits and delivers.
+//!
+//! This file holds the room's types, its loop, its tick and its close; the rest is one concern
+//! per file: `start` (resuming a saved position or starting a ceremony), `requests` (commands
+//! and signals), `deliver` (the engine's events to the outputs, the end of a ceremony),
+//! `publish` (what people are told), `persist` (position and journal), `sound` (a missing or
+//! resting sound output), `reload` (edits) and `setup` (building a room).
 
+mod deliver;
 mod persist;
 mod publish;
 mod reload;
+mod requests;
 pub mod setup;
 mod sound;
+mod start;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
 use crate::clock::Clock;
-use crate::command::Command;
-use crate::console;
 use crate::instance::Instance;
 use crate::journal::{By, Record};
 use crate::library::{Entry, Library};
-use crate::mqtt::bus::BusMsg;
 use crate::mqtt::state::Offer;
 use crate::mqtt::{Bus, MqttOutput};
 use crate::position::{Decision, Saver};
-use crate::printer::describe;
-use crate::run::{Output, Request};
+use crate::run::Request;
 use crate::shutdown::Signal;
 use crate::sound::Sound;
 use crate::systemd::Notifier;
-use crate::timeline::{Action, Event, Timeline};
-use crate::units::format_duration;
+use crate::timeline::{Event, Timeline};
 
 /// How often the room saves a running ceremony's position, at least.
 pub const SAVE_EVERY: Duration = Duration::from_secs(5);
@@ -271,239 +274,6 @@ impl Room {
         }
     }
 
-    /// Resumes a saved position, or starts `run`'s ceremony, or waits.
-    fn begin(&mut self) {
-        if self.sound_retry.is_some() {
-            self.error_event(
-                "no sound output: the ceremony runs without sound until the default device opens (see `sanctum devices`, or --output)",
-            );
-        }
-        let decision = self
-            .persistence
-            .as_ref()
-            .map_or(Decision::Idle, |p| p.decision.clone());
-        let wanted = match &self.plan {
-            Plan::Once { ceremony, from } => Some((ceremony.clone(), from.clone())),
-            Plan::Daemon => None,
-        };
-        if let Decision::Refused(why) = &decision {
-            tracing::warn!("not resuming: {why}");
-            self.error_event(&format!("not resuming: {why}"));
-        }
-        if let Decision::Resume {
-            ceremony,
-            place,
-            downtime,
-            note,
-        } = decision
-        {
-            let fits = wanted
-                .as_ref()
-                .is_none_or(|(id, from)| *id == ceremony && from.is_none());
-            if fits && self.resume(&ceremony, &place, downtime, note.as_deref()) {
-                return;
-            }
-        }
-        if let Some((id, from)) = wanted {
-            let request = Request {
-                command: Command::StartCeremony(id),
-                source: "run".to_owned(),
-            };
-            self.start(&request, from.as_deref());
-        } else {
-            self.say("idle: waiting for `start <ceremony>`");
-        }
-    }
-
-    fn resume(
-        &mut self,
-        id: &str,
-        place: &crate::timeline::Place,
-        downtime: Duration,
-        note: Option<&str>,
-    ) -> bool {
-        let Some(entry) = self.library.get(id).cloned() else {
-            return false;
-        };
-        let now = self.clock.now();
-        let mut timeline =
-            Timeline::new(Arc::clone(&entry.ceremony), Arc::clone(&self.library.rig));
-        // The debounce window is about fingers: real time, however fast a rehearsal runs.
-        timeline.set_speed(self.clock.speed());
-        match timeline.resume(now, place, &mut self.events) {
-            Ok(()) => {
-                let phase = timeline
-                    .status(now)
-                    .phase
-                    .map_or("?", |i| entry.ceremony.phases[i].id.as_str());
-                let line = format!(
-                    "resuming `{id}` at phase `{phase}` after {} away{}",
-                    format_duration(Duration::from_secs(downtime.as_secs())),
-                    note.map(|n| format!(" ({n})")).unwrap_or_default()
-                );
-                tracing::info!("{line}");
-                self.event(state_line("resumed", &line));
-                self.take_up(entry, timeline, now);
-                true
-            }
-            Err(why) => {
-                tracing::warn!("not resuming `{id}`: {why}");
-                self.error_event(&format!("not resuming `{id}`: {why}"));
-                self.save_ended(id, &entry.hash);
-                false
-            }
-        }
-    }
-
-    fn request(&mut self, request: &Request) {
-        let now = self.clock.now();
-        self.pending = Some(request.source.clone());
-        if matches!(request.command, Command::Start | Command::StartCeremony(_)) {
-            self.start(request, None);
-            return;
-        }
-        let Some(running) = &mut self.engine else {
-            self.ignored(
-                request,
-                "no ceremony is running; start one with `start <ceremony>`",
-            );
-            return;
-        };
-        if let Command::Relight(name) = &request.command {
-            let fade = running.timeline.ceremony().transition;
-            let lights = &running.timeline.rig().lights;
-            let index = match name {
-                None => None,
-                Some(name) => match lights
-                    .iter()
-                    .position(|l| l.name.eq_ignore_ascii_case(name))
-                {
-                    Some(i) => Some(i),
-                    None => {
-                        let names: Vec<String> = lights.iter().map(|l| l.name.clone()).collect();
-                        let why = format!("no light `{name}` in the rig; it has {}", list(&names));
-                        self.ignored(request, &why);
-                        return;
-                    }
-                },
-            };
-            match &self.bus {
-                Some(bus) => {
-                    bus.handle().send(BusMsg::Relight { index, fade });
-                    self.say(&format!(
-                        "{}  · {} (from {}): back to the ceremony's light over {}",
-                        crate::units::format_clock(now),
-                        request.command,
-                        request.source,
-                        format_duration(fade)
-                    ));
-                }
-                None => self.ignored(request, "this room has no broker, so no lights"),
-            }
-            return;
-        }
-        match running
-            .timeline
-            .command(now, &request.command, &mut self.events)
-        {
-            Ok(()) => self.save_due = true,
-            Err(why) => {
-                let why = running.timeline.explain(why);
-                self.ignored(request, &why);
-            }
-        }
-    }
-
-    /// Starts the ceremony a `start` names (or the only one, or `run`'s).
-    fn start(&mut self, request: &Request, from: Option<&str>) {
-        if let Some(r) = &self.engine {
-            let why = format!("`{}` is running; stop it first", r.entry.id);
-            self.ignored(request, &why);
-            return;
-        }
-        let id = match (&request.command, &self.plan) {
-            (Command::StartCeremony(id), _) => Some(id.clone()),
-            (_, Plan::Once { ceremony, .. }) => Some(ceremony.clone()),
-            _ if self.library.entries().len() == 1 => Some(self.library.entries()[0].id.clone()),
-            _ => None,
-        };
-        let Some(entry) = id.as_deref().and_then(|id| self.library.get(id)).cloned() else {
-            let ids = self.library.ids();
-            let why = match id {
-                Some(id) => format!("no ceremony `{id}` in the library; it has {}", list(&ids)),
-                None => format!("start which ceremony? the library has {}", list(&ids)),
-            };
-            self.ignored(request, &why);
-            return;
-        };
-        let now = self.clock.now();
-        let mut timeline =
-            Timeline::new(Arc::clone(&entry.ceremony), Arc::clone(&self.library.rig));
-        // The debounce window is about fingers: real time, however fast a rehearsal runs.
-        timeline.set_speed(self.clock.speed());
-        if let Some(from) = from
-            && timeline.start_from(from).is_err()
-        {
-            self.ignored(request, &format!("no phase `{from}`"));
-            return;
-        }
-        // The mixer may still hold the last ceremony's volume; reset it while all is silent.
-        self.events.push(Event {
-            at: now,
-            action: Action::Master {
-                gain: timeline.status(now).volume,
-                fade: Duration::ZERO,
-            },
-        });
-        tracing::info!("starting `{}` ({})", entry.id, request.source);
-        if let Err(why) = timeline.command(now, &Command::Start, &mut self.events) {
-            self.ignored(request, &why.to_string());
-            return;
-        }
-        self.pending = Some(request.source.clone());
-        self.take_up(entry, timeline, now);
-    }
-
-    /// Makes `timeline` (just started or resumed at `now`) the room's ceremony: its journal
-    /// begins, its position is saved, Home Assistant's phase select follows it.
-    fn take_up(&mut self, entry: Entry, timeline: Timeline, now: Duration) {
-        self.record = Some(Record::new(
-            &entry.id,
-            &entry.ceremony.title,
-            self.clock.wall_at(now),
-        ));
-        self.engine = Some(Running::new(entry, timeline));
-        self.save_due = true;
-        self.refresh_discovery();
-    }
-
-    /// Returns whether the room must quit at once.
-    fn signal(&mut self, signal: Signal) -> bool {
-        if signal == Signal::HangUp && self.plan == Plan::Daemon {
-            tracing::info!("SIGHUP: reloading the library and the rig");
-            self.reload(&[]);
-            return false;
-        }
-        if self.signalled {
-            return true;
-        }
-        self.signalled = true;
-        let now = self.clock.now();
-        let Some(running) = &mut self.engine else {
-            self.done = true;
-            return false;
-        };
-        let stop = Command::Stop;
-        if running
-            .timeline
-            .command(now, &stop, &mut self.events)
-            .is_ok()
-        {
-            self.save_due = true;
-        }
-        false
-    }
-
     fn tick(&mut self) {
         let now = self.clock.now();
         if self.engine.is_some() && now.saturating_sub(self.last_save) >= SAVE_EVERY {
@@ -515,81 +285,6 @@ impl Room {
         self.retry_sound(now);
         self.flush();
         self.rest_sound(now);
-    }
-
-    /// Delivers pending events, ends a finished ceremony, and saves if due.
-    fn flush(&mut self) {
-        let events = std::mem::take(&mut self.events);
-        if let Some(r) = &mut self.engine {
-            for event in &events {
-                if let Action::PhaseStarted { index, .. } = event.action {
-                    r.last_phase = Some(index);
-                }
-                if let Some(record) = &mut self.record {
-                    let by = By::of(self.pending.as_deref().unwrap_or("run"));
-                    let at = self.clock.wall_at(event.at);
-                    match &event.action {
-                        Action::PhaseStarted { title, trigger, .. } => {
-                            let by = if *trigger == crate::timeline::Trigger::Auto {
-                                By::Timer
-                            } else {
-                                by
-                            };
-                            record.phase(at, title, *trigger, by);
-                        }
-                        Action::Paused => record.paused(at, by),
-                        Action::Resumed => record.resumed(at),
-                        Action::Master { gain, fade } if !fade.is_zero() => {
-                            record.change(at, &format!("volume to {gain}"), by);
-                        }
-                        Action::Stopping { .. } => self.stop_by = by,
-                        Action::Ended(kind) => record.ended(at, *kind, self.stop_by),
-                        _ => {}
-                    }
-                }
-                if matches!(
-                    event.action,
-                    Action::PhaseStarted { .. }
-                        | Action::Paused
-                        | Action::Resumed
-                        | Action::Master { .. }
-                        | Action::Stopping { .. }
-                        | Action::Finishing { .. }
-                ) {
-                    self.save_due = true;
-                }
-                console::say(&describe(event, r.timeline.ceremony(), r.timeline.rig()));
-                if let Some(sound) = &mut self.sound {
-                    sound.apply(event, &r.timeline);
-                }
-                if let Some(mqtt) = &mut self.mqtt {
-                    mqtt.apply(event, &r.timeline);
-                }
-            }
-        }
-        if self.save_due {
-            self.save();
-        }
-        self.refresh_feed();
-        self.pending = None;
-        if self.engine.as_ref().is_some_and(|r| r.timeline.is_ended()) {
-            self.engine = None;
-            self.write_journal();
-            if self.signalled || self.plan != Plan::Daemon {
-                // The room ends too: its last state (`stopped`, `finished`) stays retained
-                // beside `offline`.
-                self.done = true;
-            } else {
-                let now = self.clock.now();
-                if let Some(mqtt) = &mut self.mqtt {
-                    mqtt.refresh_state(None, now);
-                }
-                self.refresh_discovery();
-                self.refresh_feed();
-                self.say("idle: waiting for `start <ceremony>`");
-                self.notifier.status("idle");
-            }
-        }
     }
 
     /// Ends the room: saves, tells systemd, publishes the final idle state, closes sound and
@@ -622,10 +317,6 @@ impl Room {
             tracing::debug!(?stats, "mqtt bus stopped");
         }
     }
-}
-
-fn state_line(event: &str, text: &str) -> String {
-    serde_json::json!({"event": event, "text": text}).to_string()
 }
 
 fn list(ids: &[String]) -> String {
