@@ -18,14 +18,18 @@ impl LightController {
         }
         for i in 0..self.lights.len() {
             let state = self.state_of(i, now);
+            // The freeze goes out at the light's next free slot, maybe a second away: by
+            // then the device has glided on, and a freeze at its level of now would snap it
+            // back.
+            let sent_at = now.max(self.pacer.free_at(&i));
             let light = &mut self.lights[i];
             // Frozen where the device is, which may lag the plan when its message rate held a
             // command back: a freeze at the plan's level would snap it there.
             let shown = LightState {
-                level: light.track.level_at(now),
+                level: light.track.level_at(sent_at),
                 ..state
             };
-            let lag = light.track.glide_ends().saturating_sub(now);
+            let lag = light.track.glide_ends().saturating_sub(sent_at);
             let mut entry = None;
             let freeze = match &mut light.activity {
                 Activity::Idle => None,

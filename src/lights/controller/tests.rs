@@ -524,3 +524,37 @@ fn an_effect_cue_during_a_slow_fade_starts_at_once() {
     let was = c.lights[0].track.level_at(secs(0));
     assert!(level(&first.1) > was, "{}", first.1.payload);
 }
+
+/// A pause's freeze waits for the light's free slot; it freezes the light where its glide
+/// has got to when it goes out. It used to freeze at the level of the moment of the pause, so
+/// a WLED strip that had arrived at 59 meanwhile snapped back to 34 (found by the no-startle
+/// run after 3,624 cases).
+#[test]
+fn a_held_freeze_freezes_where_the_light_is_when_it_goes_out() {
+    let lights = vec![LightSpec {
+        address: "strip".to_owned(),
+        options: LightOptions::defaults(DriverKind::Wled),
+    }];
+    let mut c = LightController::new(lights, 42);
+    let ms = |v: u64| Duration::from_millis(v);
+    let target = LightTarget {
+        level: 0.55,
+        color: None,
+        effect: Effect::None,
+    };
+    c.apply(ms(976), 0, target, ms(706), Curve::Linear)
+        .expect("light");
+    let first = run(&mut c, ms(976), ms(1000));
+    c.pause(ms(1602));
+    let freeze = run(&mut c, ms(1602), ms(3000));
+    let bri = |p: &Publish| json(p)["bri"].as_u64().expect("bri");
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(freeze.len(), 1, "{freeze:?}");
+    assert_eq!(freeze[0].0, ms(1976), "held for the rate");
+    assert_eq!(
+        bri(&freeze[0].1),
+        bri(&first[0].1),
+        "{}",
+        freeze[0].1.payload
+    );
+}
