@@ -142,6 +142,22 @@ struct Light {
     planned_over: Option<Duration>,
 }
 
+impl Light {
+    /// When an OFF of the current plan may go out: once the device has glided to the plan's
+    /// last command (an OFF mid-glide snaps to dark from wherever it had got to), but not
+    /// later for a glide the plan was made over: that one is the old plan's, and a fade to
+    /// dark from where the device was has nothing to glide first (it would leave the light
+    /// on for as long as the old glide runs, past the end of a finish).
+    fn off_after(&self) -> Duration {
+        let glide_ends = self.track.glide_ends();
+        if self.planned_over == Some(glide_ends) {
+            Duration::ZERO
+        } else {
+            glide_ends
+        }
+    }
+}
+
 /// Drives every light of one rig. See the module docs.
 #[derive(Debug, Clone)]
 pub struct LightController {
@@ -349,11 +365,12 @@ impl LightController {
             let opts = &light.spec.options;
             let mut due: Option<LightCommand> = None;
             let mut finished_at = None;
+            let off_after = light.off_after();
             match &mut light.activity {
                 Activity::Fading(run) => {
                     let elapsed = now.saturating_sub(run.origin);
                     let before = run.next;
-                    let glided = sent && now >= light.track.glide_ends();
+                    let glided = sent && now >= off_after;
                     while run.next < run.schedule.len() && run.schedule[run.next].0 <= elapsed {
                         if !run.schedule[run.next].1.on && (!glided || run.next > before) {
                             // The OFF waits until the command before it has gone out (it was
@@ -461,9 +478,7 @@ impl LightController {
                     Activity::Fading(run) => match run.schedule.get(run.next) {
                         // An OFF waits for the command before it to go out and glide.
                         Some((_, c)) if !c.on && self.pacer.is_waiting(&i) => None,
-                        Some((t, c)) if !c.on => {
-                            Some((run.origin + *t).max(light.track.glide_ends()))
-                        }
+                        Some((t, c)) if !c.on => Some((run.origin + *t).max(light.off_after())),
                         Some((t, _)) => Some(run.origin + *t),
                         // Its last command still waits in the pacer, whose deadline wakes us.
                         None if self.pacer.is_waiting(&i) => None,

@@ -558,3 +558,46 @@ fn a_held_freeze_freezes_where_the_light_is_when_it_goes_out() {
         freeze[0].1.payload
     );
 }
+
+/// A fade to dark planned over an old glide sends its OFF when due, not when that glide
+/// ends. A slow breath's point went out just before the finish (a 3.8 s glide from the
+/// lowest step); the finish's plan from there was the OFF alone, which waited for the glide
+/// and so came after the room had ended (found by the no-startle run after 1,259 cases).
+#[test]
+fn a_fade_to_dark_over_an_old_glide_sends_its_off_in_time() {
+    let mut c = z2m(&["a"]);
+    let to = |level| LightTarget {
+        level,
+        color: None,
+        effect: Effect::None,
+    };
+    let mut out = Vec::new();
+    c.apply(secs(0), 0, to(5e-7), Duration::ZERO, Curve::Linear)
+        .expect("light");
+    out.extend(run(&mut c, secs(0), secs(10)));
+    c.apply(
+        secs(10),
+        0,
+        to(0.05),
+        Duration::from_millis(3800),
+        Curve::Linear,
+    )
+    .expect("light");
+    out.extend(run(&mut c, secs(10), secs(10)));
+    assert!(c.lights[0].track.glide_ends() >= Duration::from_millis(13_800));
+    c.apply(
+        secs(10),
+        0,
+        to(0.0),
+        Duration::from_millis(1374),
+        Curve::Linear,
+    )
+    .expect("light");
+    out.extend(run(&mut c, secs(10), secs(30)));
+    let off = out
+        .iter()
+        .find(|(t, p)| *t >= secs(10) && json(p)["state"] == "OFF")
+        .expect("an explicit off");
+    // Due at the end of the finish's fade, or at the light's next slot.
+    assert!(off.0 <= secs(12), "{out:?}");
+}
