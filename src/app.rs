@@ -317,12 +317,13 @@ fn net_target(net: &NetArgs) -> Result<(Broker, String, MqttSettings), AppError>
     let config_file =
         Settings::find(net.config.as_deref(), &settings::real_env).map_err(AppError::Settings)?;
     let rig = net_rig(net, &config_file)?;
-    let url = net
-        .broker
-        .clone()
-        .or_else(|| config_file.broker.clone())
-        .or_else(|| rig.as_ref().and_then(|r| r.broker.clone()))
-        .ok_or(AppError::NoBroker)?;
+    let broker = match net.broker.as_ref().or(config_file.broker.as_ref()) {
+        Some(url) => Broker::parse(url).map_err(ConnectionError::from)?,
+        None => rig
+            .as_ref()
+            .and_then(|r| r.broker.clone())
+            .ok_or(AppError::NoBroker)?,
+    };
     let room = net
         .room
         .clone()
@@ -330,7 +331,7 @@ fn net_target(net: &NetArgs) -> Result<(Broker, String, MqttSettings), AppError>
         .or_else(|| rig.as_ref().map(|r| r.room.clone()))
         .ok_or(AppError::NoRig)?;
     let settings = rig.map(|r| r.mqtt.clone()).unwrap_or_default();
-    Ok((Broker::parse(&url)?, room, settings))
+    Ok((broker, room, settings))
 }
 
 fn current_thread() -> Result<tokio::runtime::Runtime, AppError> {

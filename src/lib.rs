@@ -7,6 +7,7 @@ pub mod clock;
 pub mod command;
 pub mod config;
 pub mod console;
+pub mod endpoint;
 pub mod files;
 pub mod guard;
 pub mod instance;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::command::Command;
+use crate::endpoint::{Broker, OutputSpec};
 use crate::lights::controller::LightSpec;
 use crate::lights::options::LightOptions;
 use crate::lights::target::{Effect, LightColor, LightTarget};
@@ -20,8 +21,8 @@ pub struct Rig {
     pub path: PathBuf,
     /// Room name, used in MQTT topics (`sanctum/<room>/…`).
     pub room: String,
-    /// MQTT broker URL (`mqtt://host:port` or `mqtts://…`), if the room has one.
-    pub broker: Option<String>,
+    /// The MQTT broker (`mqtt://host:port` or `mqtts://…` in the rig), if the room has one.
+    pub broker: Option<Broker>,
     /// MQTT credentials, TLS and discovery settings.
     pub mqtt: MqttSettings,
     /// Where the sound goes.
@@ -68,8 +69,8 @@ pub struct MqttSettings {
 /// Audio output settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AudioSettings {
-    /// `default`, a cpal device name, `wav:<path>`, `pipe:<path>` or `null`.
-    pub output: String,
+    /// `default`, a cpal device name, `wav:<path>`, `pipe:<path>` or `null`, as read.
+    pub output: OutputSpec,
     /// Device buffer length.
     pub buffer: Duration,
 }

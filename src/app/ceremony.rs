@@ -11,6 +11,7 @@ use crate::audio::OutputSpec;
 use crate::cli::{DaemonArgs, KeepArgs, NetArgs};
 use crate::config;
 use crate::library::{Library, LibraryError};
+use crate::mqtt::{Broker, ConnectionError};
 use crate::render::ManualAfter;
 use crate::room::setup::{self, RoomSpec};
 use crate::room::{Exit, Plan};
@@ -47,8 +48,10 @@ pub fn run(
             known: loaded.ceremony.phase_list(),
         });
     }
-    let spec_text = output.unwrap_or(&loaded.rig.audio.output).to_owned();
-    let spec = OutputSpec::parse(&spec_text).map_err(SoundError::Spec)?;
+    let spec = match output {
+        Some(text) => OutputSpec::parse(text).map_err(|e| SoundError::Spec(e.into()))?,
+        None => loaded.rig.audio.output.clone(),
+    };
     if let OutputSpec::Wav(path) = &spec {
         crate::console::say(
             "`wav:` renders offline, on virtual time (as `sanctum render --float`, manual phases at their minimum times)",
@@ -84,7 +87,7 @@ pub fn run(
         reload: None,
         speed,
         output: spec,
-        broker: broker(net.no_mqtt, net.broker.as_ref(), None, &rig),
+        broker: broker(net.no_mqtt, net.broker.as_ref(), None, &rig)?,
         room: net.room.clone().unwrap_or_else(|| rig.room.clone()),
         state_dir: Some(settings::state_dir(
             keep.state_dir.as_deref(),
@@ -149,12 +152,10 @@ pub fn daemon(args: &DaemonArgs) -> Result<Exit, AppError> {
         library_dir.display(),
         report.library.ids().join(", ")
     );
-    let output = args
-        .output
-        .clone()
-        .or_else(|| settings.output.clone())
-        .unwrap_or_else(|| rig.audio.output.clone());
-    let output = OutputSpec::parse(&output).map_err(SoundError::Spec)?;
+    let output = match args.output.as_ref().or(settings.output.as_ref()) {
+        Some(text) => OutputSpec::parse(text).map_err(|e| SoundError::Spec(e.into()))?,
+        None => rig.audio.output.clone(),
+    };
     if matches!(output, OutputSpec::Wav(_)) {
         return Err(AppError::Sound(SoundError::WavOnRealClock));
     }
@@ -164,7 +165,7 @@ pub fn daemon(args: &DaemonArgs) -> Result<Exit, AppError> {
         reload: Some((library_dir, rig_path)),
         speed: 1.0,
         output,
-        broker: broker(false, args.broker.as_ref(), settings.broker.as_ref(), &rig),
+        broker: broker(false, args.broker.as_ref(), settings.broker.as_ref(), &rig)?,
         room: args
             .room
             .clone()
@@ -184,16 +185,21 @@ pub fn daemon(args: &DaemonArgs) -> Result<Exit, AppError> {
     open_and_run(spec)
 }
 
+/// The broker: none with `--no-mqtt`, else the flag's, the config file's or the rig's (read
+/// when the rig was).
 fn broker(
     off: bool,
     flag: Option<&String>,
     config: Option<&String>,
     rig: &crate::model::Rig,
-) -> Option<String> {
+) -> Result<Option<Broker>, AppError> {
     if off {
-        return None;
+        return Ok(None);
     }
-    flag.or(config).or(rig.broker.as_ref()).cloned()
+    match flag.or(config) {
+        Some(url) => Ok(Some(Broker::parse(url).map_err(ConnectionError::from)?)),
+        None => Ok(rig.broker.clone()),
+    }
 }
 
 /// The phone page: `--remote` wins over the config's `[remote] listen` (keeping its

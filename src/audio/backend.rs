@@ -4,6 +4,7 @@
 //! output threads and files; must not mix (that is the processor's job) and must not touch a
 //! sound device (that is `cpal.rs`).
 
+pub use crate::endpoint::{EndpointError, OutputSpec};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -73,16 +74,10 @@ mod tests {
 /// Why an output failed.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
-    /// The output name is not one we know.
-    #[error(
-        "unsupported audio output `{0}`: use `default`, a device name (see `sanctum devices`), `null` (silent, paced), `wav:<path>` (offline render) or `pipe:<path>` (raw PCM into a FIFO, e.g. for Snapcast)"
-    )]
-    UnknownOutput(String),
-    /// A `pipe:` option sanctum does not understand.
-    #[error(
-        "failed to read the `pipe:` option `{0}`: the only option is `sampleformat=<rate>:<bits>:<channels>` with bits 16, 24 or 32 and 1 or 2 channels, e.g. `pipe:/tmp/snapfifo?sampleformat=48000:16:2`"
-    )]
-    PipeOption(String),
+    /// The output as written cannot be read ([`EndpointError::UnknownOutput`],
+    /// [`EndpointError::PipeOption`]).
+    #[error(transparent)]
+    Spec(#[from] EndpointError),
     /// The FIFO of a `pipe:` output could not be made or opened, or is not a FIFO.
     #[error("failed to {action} the FIFO {}: {why}", path.display())]
     Fifo {
@@ -152,71 +147,6 @@ pub const VIRTUAL_OUTPUTS: &[(&str, &str)] = &[
         "raw PCM into a FIFO (made if missing), paced in real time, e.g. for a Snapcast server; 48000:16:2 (s16le) unless `?sampleformat=<rate>:<bits>:<channels>` follows",
     ),
 ];
-
-/// Which output to use, as written on the command line or in the rig.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OutputSpec {
-    /// Silent, paced in real time.
-    Null,
-    /// Render to a WAV file as fast as possible.
-    Wav(PathBuf),
-    /// A sound card through cpal: the default device (`default`), or one by name.
-    Device(Option<String>),
-    /// Raw PCM into a FIFO (`pipe:<path>[?sampleformat=<rate>:<bits>:<channels>]`), paced in
-    /// real time, for a reader such as Snapcast's server.
-    Pipe {
-        /// The FIFO (made if missing).
-        path: PathBuf,
-        /// What goes into it; Snapcast's default `48000:16:2` unless given.
-        format: PcmFormat,
-    },
-}
-
-impl OutputSpec {
-    /// Reads the rig's `audio.output`: `default`, a device name, `wav:<path>`, `pipe:<path>`
-    /// (optionally `?sampleformat=<rate>:<bits>:<channels>`) or `null`.
-    ///
-    /// # Errors
-    /// [`BackendError::UnknownOutput`] for an empty name and `wav:` or `pipe:` without a path;
-    /// [`BackendError::PipeOption`] for a `pipe:` option other than a valid `sampleformat`.
-    pub fn parse(text: &str) -> Result<Self, BackendError> {
-        let t = text.trim();
-        if t == "null" {
-            Ok(Self::Null)
-        } else if t == "default" {
-            Ok(Self::Device(None))
-        } else if let Some(path) = t.strip_prefix("wav:") {
-            if path.is_empty() {
-                Err(BackendError::UnknownOutput(t.to_owned()))
-            } else {
-                Ok(Self::Wav(PathBuf::from(path)))
-            }
-        } else if let Some(rest) = t.strip_prefix("pipe:") {
-            let (path, option) = match rest.split_once('?') {
-                Some((path, option)) => (path, Some(option)),
-                None => (rest, None),
-            };
-            if path.is_empty() {
-                return Err(BackendError::UnknownOutput(t.to_owned()));
-            }
-            let format = match option {
-                None => PcmFormat::default(),
-                Some(o) => match o.strip_prefix("sampleformat=") {
-                    Some(f) => PcmFormat::parse(f)?,
-                    None => return Err(BackendError::PipeOption(o.to_owned())),
-                },
-            };
-            Ok(Self::Pipe {
-                path: PathBuf::from(path),
-                format,
-            })
-        } else if t.is_empty() {
-            Err(BackendError::UnknownOutput(t.to_owned()))
-        } else {
-            Ok(Self::Device(Some(t.to_owned())))
-        }
-    }
-}
 
 /// A thread that renders one block per block period in real time and hands each block to a
 /// sink, sleeping in between (never busy-spins, unlike ALSA's `null` PCM). Shared by the `null`

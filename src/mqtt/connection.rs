@@ -5,6 +5,7 @@
 //! connection errors into sentences. Reads only the files the rig names; it must not connect,
 //! poll or publish.
 
+pub use crate::endpoint::{Broker, EndpointError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,17 +31,10 @@ pub const CONNECT_TIMEOUT_S: u64 = 5;
 /// Why sanctum cannot set up a connection.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectionError {
-    /// The broker URL is not `mqtt://host[:port]` or `mqtts://host[:port]`.
-    #[error(
-        "failed to read the broker URL `{0}`: write it as \"mqtt://host:port\" or \"mqtts://host:port\""
-    )]
-    BadUrl(String),
-    /// A user name or password in the URL: credentials belong in the rig, and a URL is
-    /// printed in logs. The URL is kept with its user info masked.
-    #[error(
-        "failed to read the broker URL `{0}`: credentials do not go in the URL; put the user name in [mqtt] `username` and the password in `password_env` or `password_file`"
-    )]
-    CredentialsInUrl(String),
+    /// The broker URL cannot be read ([`EndpointError::BadUrl`],
+    /// [`EndpointError::CredentialsInUrl`]).
+    #[error(transparent)]
+    Url(#[from] EndpointError),
     /// `password_env` names a variable that is not set.
     #[error("failed to read the MQTT password: environment variable `{0}` is not set")]
     PasswordEnv(String),
@@ -71,81 +65,6 @@ pub enum ConnectionError {
     /// rustls refused the configuration.
     #[error("failed to set up TLS: {0}")]
     Tls(String),
-}
-
-/// A broker address.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Broker {
-    /// Host name or IP address.
-    pub host: String,
-    /// TCP port (1883 for `mqtt://`, 8883 for `mqtts://` unless given).
-    pub port: u16,
-    /// Whether to use TLS.
-    pub tls: bool,
-}
-
-impl Broker {
-    /// Reads `mqtt://host[:port]` or `mqtts://host[:port]`.
-    ///
-    /// # Errors
-    /// [`ConnectionError::BadUrl`] for anything else.
-    pub fn parse(url: &str) -> Result<Self, ConnectionError> {
-        if let Some(at) = url.find('@') {
-            let start = url.find("://").map_or(0, |i| i + 3);
-            let masked = format!("{}***{}", &url[..start.min(at)], &url[at..]);
-            return Err(ConnectionError::CredentialsInUrl(masked));
-        }
-        let bad = || ConnectionError::BadUrl(url.to_owned());
-        let (rest, tls) = if let Some(r) = url.strip_prefix("mqtts://") {
-            (r, true)
-        } else if let Some(r) = url.strip_prefix("mqtt://") {
-            (r, false)
-        } else {
-            return Err(bad());
-        };
-        let rest = rest.trim_end_matches('/');
-        let default_port = if tls { 8883 } else { 1883 };
-        // An IPv6 literal is bracketed (`[::1]:1883`, RFC 3986); anything else has at most
-        // one colon, before the port.
-        let (host, port) = if let Some(inner) = rest.strip_prefix('[') {
-            let (host, after) = inner.split_once(']').ok_or_else(bad)?;
-            let port = match after {
-                "" => default_port,
-                p => p
-                    .strip_prefix(':')
-                    .and_then(|p| p.parse::<u16>().ok())
-                    .ok_or_else(bad)?,
-            };
-            if host.parse::<std::net::Ipv6Addr>().is_err() {
-                return Err(bad());
-            }
-            (host, port)
-        } else {
-            match rest.split_once(':') {
-                Some((h, p)) => (h, p.parse::<u16>().map_err(|_| bad())?),
-                None => (rest, default_port),
-            }
-        };
-        if host.is_empty() || host.contains(['/', '[', ']']) || port == 0 {
-            return Err(bad());
-        }
-        Ok(Self {
-            host: host.to_owned(),
-            port,
-            tls,
-        })
-    }
-}
-
-impl std::fmt::Display for Broker {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let scheme = if self.tls { "mqtts" } else { "mqtt" };
-        if self.host.contains(':') {
-            write!(f, "{scheme}://[{}]:{}", self.host, self.port)
-        } else {
-            write!(f, "{scheme}://{}:{}", self.host, self.port)
-        }
-    }
 }
 
 /// rumqttc options for `broker` with the rig's credentials and TLS, and `will` as the Last

@@ -44,8 +44,8 @@ pub struct RoomSpec {
     pub speed: f64,
     /// The audio output.
     pub output: OutputSpec,
-    /// Broker URL (`None`: no MQTT).
-    pub broker: Option<String>,
+    /// The broker (`None`: no MQTT).
+    pub broker: Option<Broker>,
     /// Room name in topics.
     pub room: String,
     /// Where positions are saved (`None`: not saved, nothing resumed).
@@ -119,7 +119,7 @@ pub async fn open(spec: RoomSpec) -> Result<Opened, OpenError> {
     let instance = Instance::this(started);
     let rig = Arc::clone(&spec.library.rig);
     let topics = Topics::new(&spec.room);
-    let broker = spec.broker.as_deref().map(Broker::parse).transpose()?;
+    let broker = spec.broker.clone();
     if let Some(broker) = &broker
         && !spec.force
     {

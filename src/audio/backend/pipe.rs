@@ -15,6 +15,7 @@
 //! than [`QUEUE_HIGH`] waits, down to [`QUEUE_LOW`]: a reader that comes (or comes back) gets
 //! at most that much stale audio, then the live mix.
 
+pub use crate::endpoint::PcmFormat;
 use std::fs::File;
 use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -43,63 +44,7 @@ const READER_GONE: Duration = Duration::from_secs(1);
 /// non-blocking write puts a whole block in or nothing, and frames never split.
 const PIPE_BUF: usize = 4096;
 
-/// The PCM layout written into the FIFO, in Snapcast's `sampleformat` notation
-/// `<rate>:<bits>:<channels>`: signed little-endian integers; 16 bits in two bytes, 24 bits in
-/// the low three bytes of a four-byte word (sign-extended), 32 bits in four.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PcmFormat {
-    /// Frames per second (the mixer runs at this rate).
-    pub rate: u32,
-    /// Bits per sample: 16, 24 or 32.
-    pub bits: u16,
-    /// 1 (the mix folded to mono) or 2.
-    pub channels: u16,
-}
-
-impl Default for PcmFormat {
-    /// Snapcast's default, `48000:16:2`.
-    fn default() -> Self {
-        Self {
-            rate: 48_000,
-            bits: 16,
-            channels: 2,
-        }
-    }
-}
-
-impl std::fmt::Display for PcmFormat {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}:{}", self.rate, self.bits, self.channels)
-    }
-}
-
 impl PcmFormat {
-    /// Reads `<rate>:<bits>:<channels>`, e.g. `48000:16:2`.
-    ///
-    /// # Errors
-    /// [`BackendError::PipeOption`] unless the rate is 8000–192000, the bits 16, 24 or 32 and
-    /// the channels 1 or 2.
-    pub fn parse(text: &str) -> Result<Self, BackendError> {
-        let bad = || BackendError::PipeOption(format!("sampleformat={text}"));
-        let mut parts = text.split(':').map(str::parse::<u32>);
-        let (Some(Ok(rate)), Some(Ok(bits)), Some(Ok(channels)), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(bad());
-        };
-        if !(8_000..=192_000).contains(&rate)
-            || !matches!(bits, 16 | 24 | 32)
-            || !matches!(channels, 1 | 2)
-        {
-            return Err(bad());
-        }
-        Ok(Self {
-            rate,
-            bits: u16::try_from(bits).map_err(|_| bad())?,
-            channels: u16::try_from(channels).map_err(|_| bad())?,
-        })
-    }
-
     /// Bytes per frame.
     #[must_use]
     pub fn frame_bytes(&self) -> usize {

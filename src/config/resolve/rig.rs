@@ -2,15 +2,14 @@
 //! lights (through [`super::light`]), groups and remotes, each problem at its span.
 
 use super::*;
+use crate::endpoint::{Broker, OutputSpec};
 
 #[allow(clippy::too_many_lines)]
 pub(super) fn resolve_rig(ctx: &mut Ctx<'_>, raw: RawRig, path: &Path) -> Option<Rig> {
     if let Err(why) = crate::mqtt::topics::check_room(raw.room.get_ref()) {
         ctx.error(raw.room.span(), why);
     }
-    if let Some(b) = &raw.broker {
-        check_broker(ctx, b);
-    }
+    let broker = raw.broker.as_ref().and_then(|b| broker(ctx, b));
     let max_volume = raw
         .max_volume_db
         .as_ref()
@@ -53,8 +52,9 @@ pub(super) fn resolve_rig(ctx: &mut Ctx<'_>, raw: RawRig, path: &Path) -> Option
         Some(a) => AudioSettings {
             output: a
                 .output
-                .inspect(|o| check_output(ctx, o))
-                .map_or_else(|| "default".to_owned(), Spanned::into_inner),
+                .as_ref()
+                .and_then(|o| output(ctx, o))
+                .unwrap_or(OutputSpec::Device(None)),
             buffer: match &a.buffer {
                 Some(b) => {
                     let d = ctx
@@ -69,7 +69,7 @@ pub(super) fn resolve_rig(ctx: &mut Ctx<'_>, raw: RawRig, path: &Path) -> Option
             },
         },
         None => AudioSettings {
-            output: "default".to_owned(),
+            output: OutputSpec::Device(None),
             buffer: Duration::from_millis(30),
         },
     };
@@ -180,7 +180,7 @@ pub(super) fn resolve_rig(ctx: &mut Ctx<'_>, raw: RawRig, path: &Path) -> Option
     Some(Rig {
         path: path.to_owned(),
         room: raw.room.into_inner(),
-        broker: raw.broker.map(Spanned::into_inner),
+        broker,
         mqtt,
         audio,
         max_volume,
@@ -201,16 +201,16 @@ fn rel(base_file: &Path, p: &str) -> PathBuf {
         .map_or_else(|| PathBuf::from(p), |d| d.join(p))
 }
 
-/// The broker URL, read by the same parser `run` uses ([`crate::mqtt::connection::Broker`]).
-fn check_broker(ctx: &mut Ctx<'_>, b: &Str) {
-    if let Err(why) = crate::mqtt::connection::Broker::parse(b.get_ref()) {
-        ctx.error(b.span(), why.to_string());
-    }
+/// The broker URL, read once here ([`Broker::parse`], which the flags' URLs go through too).
+fn broker(ctx: &mut Ctx<'_>, b: &Str) -> Option<Broker> {
+    Broker::parse(b.get_ref())
+        .map_err(|why| ctx.error(b.span(), why.to_string()))
+        .ok()
 }
 
-/// The audio output, read by the same parser `run` uses ([`crate::audio::OutputSpec`]).
-fn check_output(ctx: &mut Ctx<'_>, o: &Str) {
-    if let Err(why) = crate::audio::OutputSpec::parse(o.get_ref()) {
-        ctx.error(o.span(), why.to_string());
-    }
+/// The audio output, read once here ([`OutputSpec::parse`], which `--output` goes through too).
+fn output(ctx: &mut Ctx<'_>, o: &Str) -> Option<OutputSpec> {
+    OutputSpec::parse(o.get_ref())
+        .map_err(|why| ctx.error(o.span(), why.to_string()))
+        .ok()
 }
