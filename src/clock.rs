@@ -90,3 +90,12 @@ fn sane(speed: f64) -> f64 {
         1.0
     }
 }
+
+/// Sleeps until `at`, or for ever when there is nothing to wake for: one arm of a `select!`
+/// loop whose next deadline may be `None`.
+pub async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

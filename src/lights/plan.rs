@@ -9,6 +9,7 @@
 //! of equal ΔL* at ≤ max_rate; a fade to 0 ends at the minimum level followed by an explicit
 //! OFF, so the light comes back on at a level we chose.
 
+use crate::units::{kelvin_of_mireds, mireds};
 use std::time::Duration;
 
 use super::command::LightCommand;
@@ -145,12 +146,8 @@ pub fn mix_color(from: Option<LightColor>, to: Option<LightColor>, e: f32) -> Op
     let e = e.clamp(0.0, 1.0);
     match (from, to) {
         (Some(LightColor::Kelvin(a)), Some(LightColor::Kelvin(b))) => {
-            let (ma, mb) = (1e6 / f32::from(a.max(1)), 1e6 / f32::from(b.max(1)));
-            let m = ma + (mb - ma) * e;
-            // 1e6 / m lies between a and b, both u16.
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let k = (1e6 / m).round().clamp(1.0, f32::from(u16::MAX)) as u16;
-            Some(LightColor::Kelvin(k))
+            let (ma, mb) = (mireds(a), mireds(b));
+            Some(LightColor::Kelvin(kelvin_of_mireds(ma + (mb - ma) * e)))
         }
         (Some(LightColor::Rgb(a)), Some(LightColor::Rgb(b))) => {
             let mut c = [0u8; 3];
@@ -169,7 +166,7 @@ pub fn mix_color(from: Option<LightColor>, to: Option<LightColor>, e: f32) -> Op
 
 fn mired_of(color: Option<LightColor>) -> Option<f32> {
     match color {
-        Some(LightColor::Kelvin(k)) => Some(1e6 / f32::from(k.max(1))),
+        Some(LightColor::Kelvin(k)) => Some(mireds(k)),
         _ => None,
     }
 }

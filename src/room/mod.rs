@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use crate::clock::Clock;
+use crate::clock::{Clock, sleep_until};
 use crate::instance::Instance;
 use crate::journal::{By, Record};
 use crate::library::{Entry, Library};
@@ -333,13 +333,6 @@ fn list(ids: &[String]) -> String {
 async fn next_of<T>(rx: &mut Option<mpsc::UnboundedReceiver<T>>) -> Option<T> {
     match rx {
         Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until(wake: Option<tokio::time::Instant>) {
-    match wake {
-        Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
 }

@@ -310,12 +310,13 @@ pub(crate) fn rgb(color: Option<LightColor>) -> Option<[u8; 3]> {
     }
 }
 
-/// Mireds of a colour temperature: `round(1e6 / K)` (2700 K ≈ 370).
+/// Mireds of a colour temperature, rounded (2700 K ≈ 370), as the wire formats take them.
 pub(crate) fn mired(kelvin: u16) -> u16 {
-    let k = f64::from(kelvin.max(1));
-    // 1e6 / k ≤ 1e6 only for k = 1; kelvin ranges start far above 15 K, so this fits u16.
+    // At most 1e6 (for 1 K); kelvin ranges start far above 15 K, so this fits u16.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let m = (1e6 / k).round().min(f64::from(u16::MAX)) as u16;
+    let m = crate::units::mireds(kelvin)
+        .round()
+        .min(f32::from(u16::MAX)) as u16;
     m
 }
 

@@ -11,6 +11,7 @@ use rumqttc::{Event, EventLoop};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{BusMsg, BusStats, Task};
+use crate::clock::sleep_until;
 use crate::mqtt::state;
 
 type PollFuture =
@@ -153,12 +154,5 @@ impl Task {
             let topic = self.topics.event.clone();
             self.publish(&topic, &event, false);
         }
-    }
-}
-
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
