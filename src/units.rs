@@ -228,6 +228,23 @@ pub(crate) fn channel(v: f64) -> u8 {
     byte
 }
 
+/// Mireds of a colour temperature, `1e6 / K` (2700 K ≈ 370.4): colour temperatures are
+/// blended and sent in mireds, where equal steps look equal.
+#[must_use]
+pub fn mireds(kelvin: u16) -> f32 {
+    1e6 / f32::from(kelvin.max(1))
+}
+
+/// The colour temperature of `mireds`, rounded to a kelvin and kept within `u16`.
+#[must_use]
+pub fn kelvin_of_mireds(mireds: f32) -> u16 {
+    let k = 1e6 / mireds.max(1e6 / f32::from(u16::MAX));
+    // Clamped to 1..=u16::MAX before the cast.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let k = k.round().clamp(1.0, f32::from(u16::MAX)) as u16;
+    k
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,21 +332,4 @@ mod tests {
         assert!((Decibels::from_amplitude(0.5).0 + 6.02).abs() < 0.01);
         assert_eq!(Decibels::from_amplitude(0.0), Decibels::SILENCE);
     }
-}
-
-/// Mireds of a colour temperature, `1e6 / K` (2700 K ≈ 370.4): colour temperatures are
-/// blended and sent in mireds, where equal steps look equal.
-#[must_use]
-pub fn mireds(kelvin: u16) -> f32 {
-    1e6 / f32::from(kelvin.max(1))
-}
-
-/// The colour temperature of `mireds`, rounded to a kelvin and kept within `u16`.
-#[must_use]
-pub fn kelvin_of_mireds(mireds: f32) -> u16 {
-    let k = 1e6 / mireds.max(1e6 / f32::from(u16::MAX));
-    // Clamped to 1..=u16::MAX before the cast.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let k = k.round().clamp(1.0, f32::from(u16::MAX)) as u16;
-    k
 }
