@@ -61,7 +61,7 @@ const Z2M: &str = "driver = \"zigbee2mqtt\"\naddress = \"lamp\"";
 
 /// (what, good rig extra, good light, bad rig extra, bad light, `needle|message`: check
 /// reports the message at the needle's line and column in the bad rig).
-const CASES: [(&str, &str, &str, &str, &str, &str); 7] = [
+const CASES: [(&str, &str, &str, &str, &str, &str); 10] = [
     (
         "template placeholder",
         "",
@@ -117,6 +117,30 @@ const CASES: [(&str, &str, &str, &str, &str, &str); 7] = [
         "",
         "driver = \"ha-json\"\naddress = \"altar/light/candle\"",
         "\"altar/light/candle\"|`altar/light/candle` is where ESPHome's light lives",
+    ),
+    (
+        "another driver's key",
+        "",
+        "driver = \"wled\"\naddress = \"wled/lamp\"\nkelvin_as_rgb = true",
+        "",
+        "driver = \"wled\"\naddress = \"wled/lamp\"\nbase_topic = \"z2m\"",
+        "base_topic|light `lamp`: `base_topic` only applies to the `zigbee2mqtt` driver, not `wled`",
+    ),
+    (
+        "Shelly model",
+        "",
+        "driver = \"shelly\"\naddress = \"s\"\nmodel = \"duo-gen3\"",
+        "",
+        "driver = \"shelly\"\naddress = \"s\"\nmodel = \"duo-gen4\"",
+        "\"duo-gen4\"|unknown model `duo-gen4`",
+    ),
+    (
+        "a value of the wrong kind",
+        "",
+        "driver = \"ha-json\"\naddress = \"a/set\"\nbrightness_scale = 100",
+        "",
+        "driver = \"ha-json\"\naddress = \"a/set\"\nbrightness_scale = \"100\"",
+        "\"100\"|`brightness_scale` must be a whole number",
     ),
 ];
 
