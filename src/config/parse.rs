@@ -216,6 +216,15 @@ fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {
     outer.start <= inner.start && inner.end <= outer.end && outer != &(0..0)
 }
 
+/// Names as a message lists them: `` `a`, `b`, `c` ``.
+pub fn code_list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Turns serde's wording into sanctum's: keys, not fields, and a suggestion for typos.
 fn rewrite(message: &str, key: Option<&str>) -> String {
     if let Some(rest) = message.strip_prefix("unknown field `") {
@@ -228,11 +237,7 @@ fn rewrite(message: &str, key: Option<&str>) -> String {
             }
             None => format!(
                 "unknown key `{name}`; expected one of {}",
-                expected
-                    .iter()
-                    .map(|e| format!("`{e}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                code_list(&expected)
             ),
         };
     }

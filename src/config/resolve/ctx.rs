@@ -5,6 +5,7 @@
 //! probed in the module root, beside the loader's cache.
 
 use super::*;
+use crate::config::parse::code_list;
 
 /// The file being resolved and where its problems go.
 pub(super) struct Ctx<'a> {
@@ -82,11 +83,7 @@ impl Ctx<'_> {
         if let Some(n) = names.iter().find(|n| **n == text) {
             return Some(n);
         }
-        let list = names
-            .iter()
-            .map(|n| format!("`{n}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = code_list(names);
         let msg = match suggest(text, names) {
             Some(best) => format!("unknown {what} `{text}`; did you mean `{best}`?"),
             None => format!("unknown {what} `{text}`; expected one of {list}"),
@@ -129,14 +126,7 @@ pub(super) fn unknown_name(ctx: &mut Ctx<'_>, s: &Str, what: &str, known: &[&str
     let msg = match suggest(text, known) {
         Some(best) => format!("unknown {what} `{text}`; did you mean `{best}`?"),
         None if known.is_empty() => format!("unknown {what} `{text}`: the rig declares none"),
-        None => format!(
-            "unknown {what} `{text}`; the rig has {}",
-            known
-                .iter()
-                .map(|k| format!("`{k}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        None => format!("unknown {what} `{text}`; the rig has {}", code_list(known)),
     };
     ctx.error(s.span(), msg);
 }

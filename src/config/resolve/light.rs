@@ -9,7 +9,7 @@ use std::ops::{Range, RangeInclusive};
 
 use toml::{Spanned, Value};
 
-use super::super::parse::suggest;
+use super::super::parse::{code_list, suggest};
 use super::super::raw::{Num, RawLight, Str};
 use super::Ctx;
 use crate::lights::curve::DeviceCurve;
@@ -185,14 +185,7 @@ impl<'r> Fields<'_, '_, 'r> {
                 ),
                 _ => match suggest(name, &takes) {
                     Some(best) => format!("unknown key `{name}`; did you mean `{best}`?"),
-                    None => format!(
-                        "unknown key `{name}`; a light takes {}",
-                        takes
-                            .iter()
-                            .map(|k| format!("`{k}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
+                    None => format!("unknown key `{name}`; a light takes {}", code_list(&takes)),
                 },
             };
             self.ctx.error(key.span(), message);
