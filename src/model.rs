@@ -1,6 +1,7 @@
 //! The resolved domain model: rig, ceremony, phases, scenes and cues, as the engine uses them.
-//! Every name is already resolved to an index and every duration parsed; nothing here reads
-//! files or knows about TOML (that is `config`).
+//! Every name is already resolved to an index, and every duration, light option, audio output
+//! and broker URL read into its type; nothing here reads files or knows about TOML (that is
+//! `config`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
