@@ -1,7 +1,7 @@
 //! Second stage of reading config: raw serde structs into the resolved domain model, checking
 //! every name, range and duration and pointing at the exact span of each problem. Reads only
 //! the files it is asked to resolve, and checks that referenced sound files exist and are
-//! whole, playable audio (probed once each through `audio::probe`, never decoded whole).
+//! whole, playable audio (probed once each through `crate::probe`, never decoded whole).
 //!
 //! This file holds the [`Loader`] (what it has read, cached per file, and the sound probes)
 //! and the path helpers; the rest is one concern per file: `ceremony` (a ceremony file: its

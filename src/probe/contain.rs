@@ -86,7 +86,7 @@ mod tests {
     #[test]
     fn the_fuzzers_zero_rate_wav_is_refused_by_check_not_panicked_on() {
         for hint in [Some("wav"), None] {
-            let err = crate::audio::probe_bytes(zero_rate_wav(), hint).expect_err("not audio");
+            let err = crate::probe::probe_bytes(zero_rate_wav(), hint).expect_err("not audio");
             assert_eq!(
                 err.to_string(),
                 "not audio: the decoder crashed on this file (TimeBase cannot have 0 numerator or denominator)"
