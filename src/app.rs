@@ -1,6 +1,6 @@
 //! What each subcommand does, wired from the library's parts. Returns exit codes and typed
 //! errors; printing to the terminal happens here, argument parsing does not. `run` and
-//! `daemon` (one room each) live in [`ceremony`].
+//! `daemon` (one room each) live in `app/ceremony.rs`.
 
 mod ceremony;
 mod journal;

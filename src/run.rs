@@ -1,6 +1,6 @@
 //! What running a ceremony is made of, shared by the room ([`crate::room`]) and `render`:
 //! an [`Output`] acts on engine events, a [`Request`] is a command and who sent it, and
-//! [`deliver`] hands events to outputs in order.
+//! `deliver` hands events to outputs in order.
 
 use std::time::Duration;
 

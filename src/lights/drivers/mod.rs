@@ -121,7 +121,7 @@ pub const BULB_MAX_RATE: f32 = 1.0;
 
 macro_rules! registry {
     ($($variant:ident => $module:ident :: $ty:ident),+ $(,)?) => {
-        /// Which ecosystem a light speaks: one per driver file (see [`registry!`]).
+        /// Which ecosystem a light speaks: one per driver file (the `registry!` list).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum DriverKind {
             $(
