@@ -143,17 +143,34 @@ struct Light {
 }
 
 impl Light {
+    /// Whether the device's glide is the one the current plan was made over (the old plan's,
+    /// which the plan took up from wherever the device was) rather than one of its own.
+    fn glide_is_old(&self) -> bool {
+        self.planned_over == Some(self.track.glide_ends())
+    }
+
     /// When an OFF of the current plan may go out: once the device has glided to the plan's
     /// last command (an OFF mid-glide snaps to dark from wherever it had got to), but not
-    /// later for a glide the plan was made over: that one is the old plan's, and a fade to
-    /// dark from where the device was has nothing to glide first (it would leave the light
-    /// on for as long as the old glide runs, past the end of a finish).
+    /// later for an old glide: a fade to dark from where the device was has nothing to glide
+    /// first (waiting would leave the light on for as long as the old glide runs, past the end
+    /// of a finish).
     fn off_after(&self) -> Duration {
-        let glide_ends = self.track.glide_ends();
-        if self.planned_over == Some(glide_ends) {
+        if self.glide_is_old() {
             Duration::ZERO
         } else {
-            glide_ends
+            self.track.glide_ends()
+        }
+    }
+
+    /// When an effect's next point may go out, besides when it is due: after the device's
+    /// glide to its last command (held, stretched or rounded up by the driver); over an old
+    /// glide only after the light's next free slot (`free_at`), from wherever the glide has
+    /// taken the device by then.
+    fn effect_after(&self, free_at: Duration) -> Duration {
+        if self.glide_is_old() {
+            free_at
+        } else {
+            self.track.glide_ends()
         }
     }
 }
@@ -366,6 +383,7 @@ impl LightController {
             let mut due: Option<LightCommand> = None;
             let mut finished_at = None;
             let off_after = light.off_after();
+            let effect_after = light.effect_after(self.pacer.free_at(&i));
             match &mut light.activity {
                 Activity::Fading(run) => {
                     let elapsed = now.saturating_sub(run.origin);
@@ -395,12 +413,7 @@ impl LightController {
                 // from where the device is (`EffectRun::resume_from`). A glide the effect was
                 // planned over (`planned_over`, a cue mid-glide) is no reason to wait.
                 Activity::Effect(run) if sent => {
-                    let due_at = effect_due(
-                        run,
-                        &light.track,
-                        light.planned_over,
-                        self.pacer.free_at(&i),
-                    );
+                    let due_at = run.next_at().max(effect_after);
                     if due_at <= now {
                         let wait = due_at.saturating_sub(run.next_at());
                         if wait > opts.transition_resolution() {
@@ -487,12 +500,8 @@ impl LightController {
                     // Its held command's slot (the pacer's deadline) wakes it.
                     Activity::Effect(_) if self.pacer.is_waiting(&i) => None,
                     Activity::Effect(run) => effects.then(|| {
-                        effect_due(
-                            run,
-                            &light.track,
-                            light.planned_over,
-                            self.pacer.free_at(&i),
-                        )
+                        run.next_at()
+                            .max(light.effect_after(self.pacer.free_at(&i)))
                     }),
                 };
                 next = match (next, t) {
@@ -531,25 +540,6 @@ impl LightController {
             out.extend(batch);
         }
         out
-    }
-}
-
-/// When an effect's next point may go out: when due, or when the device's glide to the last
-/// command ends, if that is later (a held or stretched command, or a transition the driver
-/// rounded up). An effect planned from the device's level over that very glide
-/// (`planned_over`, a cue mid-glide) waits only for the light's next free slot (`free_at`),
-/// and then goes on from wherever the glide has taken the device by then.
-fn effect_due(
-    run: &EffectRun,
-    track: &Track,
-    planned_over: Option<Duration>,
-    free_at: Duration,
-) -> Duration {
-    let glide_ends = track.glide_ends();
-    if planned_over == Some(glide_ends) {
-        run.next_at().max(free_at)
-    } else {
-        run.next_at().max(glide_ends)
     }
 }
 
