@@ -228,3 +228,22 @@ impl std::fmt::Display for Broker {
         }
     }
 }
+
+/// Checks the rig's `key`, whose value `text` becomes part of an MQTT topic (a device address,
+/// a base topic): not empty, and without MQTT's wildcards `#` and `+` or a NUL, which brokers
+/// refuse in a topic one publishes to (every message would be dropped without a word).
+///
+/// # Errors
+/// Says what is wrong, lowercase.
+pub fn check_topic_part(key: &str, text: &str) -> Result<(), String> {
+    if text.trim().is_empty() {
+        return Err(format!("`{key}` must not be empty"));
+    }
+    match text.chars().find(|c| matches!(c, '#' | '+' | '\0')) {
+        Some(c) => Err(format!(
+            "`{key}` `{text}` has `{}`: MQTT topics cannot contain `#`, `+` or NUL",
+            c.escape_default()
+        )),
+        None => Ok(()),
+    }
+}

@@ -9,13 +9,13 @@
 //! of equal ΔL* at ≤ max_rate; a fade to 0 ends at the minimum level followed by an explicit
 //! OFF, so the light comes back on at a level we chose.
 
-use crate::units::{kelvin_of_mireds, mireds};
 use std::time::Duration;
 
 use super::command::LightCommand;
 use super::options::LightOptions;
 use super::target::{LightColor, LightTarget};
 use crate::tween::Curve;
+use crate::units::{kelvin_of_mireds, mireds};
 
 /// Segment length a long native fade aims for: a 10-minute fade becomes about 10 segments.
 pub const TARGET_SEGMENT: Duration = Duration::from_secs(60);

@@ -58,16 +58,7 @@ pub fn check_room(room: &str) -> Result<(), String> {
 /// # Errors
 /// Says what is wrong, lowercase.
 pub fn check_address(address: &str) -> Result<(), String> {
-    if address.trim().is_empty() {
-        return Err("`address` must not be empty".to_owned());
-    }
-    if let Some(c) = address.chars().find(|c| matches!(c, '#' | '+' | '\0')) {
-        return Err(format!(
-            "`address` `{address}` has `{}`: MQTT topics cannot contain `#`, `+` or NUL",
-            c.escape_default()
-        ));
-    }
-    Ok(())
+    crate::endpoint::check_topic_part("address", address)
 }
 
 impl Topics {

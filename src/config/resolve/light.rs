@@ -260,20 +260,18 @@ impl<'r> Fields<'_, '_, 'r> {
             },
             _ => None,
         };
-        match pair.and_then(|(lo, hi)| {
-            let ok = (1000..=10000).contains(&lo) && (1000..=10000).contains(&hi) && lo < hi;
-            ok.then(|| Some((u16::try_from(lo).ok()?, u16::try_from(hi).ok()?)))
-                .flatten()
-        }) {
-            Some(range) => Some(range),
-            None => {
-                self.ctx.error(
-                    v.span(),
-                    "`kelvin_range` must be [low, high] with 1000 <= low < high <= 10000",
-                );
-                None
-            }
+        let range = pair
+            .filter(|(lo, hi)| {
+                (1000..=10000).contains(lo) && (1000..=10000).contains(hi) && lo < hi
+            })
+            .and_then(|(lo, hi)| Some((u16::try_from(lo).ok()?, u16::try_from(hi).ok()?)));
+        if range.is_none() {
+            self.ctx.error(
+                v.span(),
+                "`kelvin_range` must be [low, high] with 1000 <= low < high <= 10000",
+            );
         }
+        range
     }
 }
 

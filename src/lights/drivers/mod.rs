@@ -239,11 +239,8 @@ registry! {
 pub fn encode(address: &str, opts: &LightOptions, cmd: &LightCommand) -> Vec<Publish> {
     let colors = opts.driver.capabilities().colors;
     let color = match cmd.color {
-        Some(LightColor::Kelvin(k)) if !colors.kelvin && colors.rgb => {
-            let (warm, cool) = opts.kelvin_range;
-            Some(LightColor::Rgb(crate::units::kelvin_rgb(
-                k.clamp(warm.min(cool), cool.max(warm)),
-            )))
+        Some(LightColor::Kelvin(_)) if !colors.kelvin && colors.rgb => {
+            kelvin(cmd.color, opts).map(|k| LightColor::Rgb(crate::units::kelvin_rgb(k)))
         }
         Some(LightColor::Kelvin(_)) if !colors.kelvin => None,
         Some(LightColor::Rgb(_)) if !colors.rgb => None,
@@ -251,23 +248,6 @@ pub fn encode(address: &str, opts: &LightOptions, cmd: &LightCommand) -> Vec<Pub
     };
     let cmd = LightCommand { color, ..*cmd };
     opts.driver.encode_for(address, opts, &cmd)
-}
-
-/// Checks a setting that becomes part of an MQTT topic (a base topic, a reply topic).
-///
-/// # Errors
-/// Why it cannot be part of a topic.
-pub fn topic_part(text: &str) -> Result<(), String> {
-    if text.trim().is_empty() {
-        return Err("a topic must not be empty".to_owned());
-    }
-    match text.chars().find(|c| matches!(c, '#' | '+' | '\0')) {
-        Some(c) => Err(format!(
-            "`{text}` has `{}`: MQTT topics cannot contain `#`, `+` or NUL",
-            c.escape_default()
-        )),
-        None => Ok(()),
-    }
 }
 
 /// How many brightness steps the light's driver has (its resolution): 254 for Zigbee2MQTT,

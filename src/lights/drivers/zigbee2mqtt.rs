@@ -17,8 +17,8 @@ use serde_json::{Map, Value, json};
 
 use super::{
     BULB_MAX_RATE, Capabilities, ColorModes, Driver, Keys, kelvin, mired, rgb, scale, seconds,
-    topic_part,
 };
+use crate::endpoint::check_topic_part;
 use crate::lights::command::{LightCommand, Publish};
 use crate::lights::curve::DeviceCurve;
 use crate::lights::options::LightOptions;
@@ -47,7 +47,7 @@ impl Driver for Zigbee2Mqtt {
 
     fn read(keys: &mut dyn Keys) -> Self {
         let mut d = Self::default();
-        if let Some(base) = keys.text("base_topic", &topic_part) {
+        if let Some(base) = keys.text("base_topic", &|t| check_topic_part("base_topic", t)) {
             d.base_topic = base;
         }
         d
