@@ -116,47 +116,44 @@ impl<'r> Fields<'_, '_, 'r> {
         raw.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v)
     }
 
-    /// Reports a value of the wrong type, and gives nothing.
-    fn wrong<T>(&mut self, key: &str, v: &Spanned<Value>, wanted: &str) -> Option<T> {
-        self.ctx.error(
-            v.span(),
-            format!("`{key}` must be {wanted}, not {}", describe(v.get_ref())),
-        );
-        None
+    /// The value of `key` read by `read`, with its span; a value `read` refuses (of another
+    /// kind than `wanted`) is reported and gives nothing.
+    fn typed<T>(
+        &mut self,
+        key: &str,
+        wanted: &str,
+        read: impl Fn(&Value) -> Option<T>,
+    ) -> Option<Spanned<T>> {
+        let v = self.value(key)?;
+        let got = read(v.get_ref());
+        if got.is_none() {
+            self.ctx.error(
+                v.span(),
+                format!("`{key}` must be {wanted}, not {}", describe(v.get_ref())),
+            );
+        }
+        got.map(|t| Spanned::new(v.span(), t))
     }
 
     fn string(&mut self, key: &str) -> Option<Str> {
-        let v = self.value(key)?;
-        match v.get_ref() {
-            Value::String(s) => Some(Spanned::new(v.span(), s.clone())),
-            _ => self.wrong(key, v, "a string"),
-        }
+        self.typed(key, "a string", |v| v.as_str().map(str::to_owned))
     }
 
     fn bool(&mut self, key: &str) -> Option<bool> {
-        let v = self.value(key)?;
-        match v.get_ref() {
-            Value::Boolean(b) => Some(*b),
-            _ => self.wrong(key, v, "true or false"),
-        }
+        self.typed(key, "true or false", Value::as_bool)
+            .map(Spanned::into_inner)
     }
 
     fn number(&mut self, key: &str) -> Option<Num> {
-        let v = self.value(key)?;
-        match v.get_ref() {
-            #[allow(clippy::cast_precision_loss)]
-            Value::Integer(i) => Some(Spanned::new(v.span(), *i as f64)),
-            Value::Float(f) => Some(Spanned::new(v.span(), *f)),
-            _ => self.wrong(key, v, "a number"),
-        }
+        // An integer is a number too (`max_rate = 2`).
+        #[allow(clippy::cast_precision_loss)]
+        self.typed(key, "a number", |v| {
+            v.as_float().or_else(|| v.as_integer().map(|i| i as f64))
+        })
     }
 
     fn int(&mut self, key: &str) -> Option<Spanned<i64>> {
-        let v = self.value(key)?;
-        match v.get_ref() {
-            Value::Integer(i) => Some(Spanned::new(v.span(), *i)),
-            _ => self.wrong(key, v, "a whole number"),
-        }
+        self.typed(key, "a whole number", Value::as_integer)
     }
 
     /// Reports every key that neither every light nor this light's driver takes: a typo gets
