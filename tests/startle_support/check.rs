@@ -470,9 +470,18 @@ pub fn lights(out: &Outcome) -> Result<(), String> {
             // A device that hears the cue late (its message rate held the first command
             // back) finishes the fade as late: it may go on at the fade's rate for as long.
             let lag = (reached - secs(e.at)).max(0.0);
+            // And the engine takes the fade up from where the device is by then at no more
+            // than the fade's average speed (`Fade::rest_from`): a device that glided on away
+            // from the target meanwhile takes as much longer.
+            let at_cue = (target.level - shown_at(&mines[*light], opts, secs(e.at))).abs();
+            let stretch = if at_cue > 1e-3 {
+                ((target.level - device).abs() / at_cue).max(1.0)
+            } else {
+                1.0
+            };
             m.push(LightMotion {
                 start,
-                end: start + len + lag,
+                end: start + lag + len * stretch,
                 rate: k * (span + swing[*light]) / len,
                 effect: false,
             });
