@@ -315,6 +315,13 @@ fn a_phone_starts_steers_and_stops_ceremonies_and_the_daemon_waits_between_them(
             .as_str()
             .is_some_and(|w| w.contains("`morning` is running"))
     );
+    // A stop that comes before a voice has sounded (its decoder still filling, as on a
+    // loaded machine) rightly fades it from silence; let the second ceremony be heard first.
+    assert!(
+        wait_for_sound_regions(&daemon, 2),
+        "the second ceremony is heard\n{}",
+        daemon.log()
+    );
 
     daemon.signal("TERM");
     let code = daemon
@@ -340,16 +347,7 @@ fn a_phone_starts_steers_and_stops_ceremonies_and_the_daemon_waits_between_them(
 /// second ceremony, silence at the end; every entry a rise from silence, never a jump.
 fn check_two_ceremonies_of_sound(audio: &[f32]) {
     let windows: Vec<f64> = audio.chunks(RATE / 100).map(rms_db).collect();
-    let mut regions: Vec<(usize, usize)> = Vec::new();
-    for (i, db) in windows.iter().enumerate() {
-        if *db > -70.0 {
-            match regions.last_mut() {
-                // Gaps under 300 ms belong to the same ceremony (a crossfade's quiet middle).
-                Some((_, end)) if i - *end <= 30 => *end = i,
-                _ => regions.push((i, i)),
-            }
-        }
-    }
+    let regions = sound_regions(&windows);
     let summary: Vec<String> = regions
         .iter()
         .map(|(a, b)| format!("{:.2}–{:.2} s", *a as f64 / 100.0, *b as f64 / 100.0))
@@ -385,6 +383,36 @@ fn check_two_ceremonies_of_sound(audio: &[f32]) {
             "a fade to silence, not a cut: {:.1} dBFS",
             windows[*end]
         );
+    }
+}
+
+/// The stretches of sound in 10 ms windows of dBFS, as (first, last) window: above −70 dBFS,
+/// with gaps under 300 ms (a crossfade's quiet middle) counted as part of the same stretch.
+fn sound_regions(windows: &[f64]) -> Vec<(usize, usize)> {
+    let mut regions: Vec<(usize, usize)> = Vec::new();
+    for (i, db) in windows.iter().enumerate() {
+        if *db > -70.0 {
+            match regions.last_mut() {
+                Some((_, end)) if i - *end <= 30 => *end = i,
+                _ => regions.push((i, i)),
+            }
+        }
+    }
+    regions
+}
+
+/// Waits (up to 15 s) until the recording so far holds `n` stretches of sound.
+fn wait_for_sound_regions(daemon: &Sanctum, n: usize) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let windows: Vec<f64> = daemon.audio().chunks(RATE / 100).map(rms_db).collect();
+        if sound_regions(&windows).len() >= n {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
