@@ -24,7 +24,7 @@ pub struct Cli {
 pub enum CliCommand {
     /// Run a ceremony in the foreground on the real clock.
     ///
-    /// Type commands on the terminal while it runs: next, prev, goto <phase>, pause, resume,
+    /// Type commands on the terminal while it runs: next, prev, `goto <phase>`, pause, resume,
     /// stop, louder, softer. Ctrl-C stops gently; a second Ctrl-C quits at once.
     Run {
         /// The ceremony folder (holding ceremony.toml), e.g. scenes/sex-medicine.
@@ -88,7 +88,7 @@ pub enum CliCommand {
     ///
     /// Example: `sanctum send goto soaking`. Uses the rig's broker, room and credentials.
     Send {
-        /// The command: next, prev, goto <phase>, pause, resume, stop, louder, softer.
+        /// The command: next, prev, `goto <phase>`, pause, resume, stop, louder, softer.
         #[arg(required = true, num_args = 1..)]
         command: Vec<String>,
         /// Send to every room (`sanctum/all/cmd`) instead of the rig's room.

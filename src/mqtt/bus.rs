@@ -33,7 +33,7 @@ use super::topics::Topics;
 use crate::clock::Clock;
 use crate::instance::Instance;
 use crate::lights::Publish;
-use crate::lights::controller::LightController;
+use crate::lights::controller::{ControllerError, LightController};
 use crate::lights::target::LightTarget;
 use crate::model::MqttSettings;
 use crate::run::Request;
@@ -108,6 +108,41 @@ pub enum BusMsg {
     },
     /// Publish this (a retained one is remembered and re-published after every reconnect).
     Publish(Publish),
+}
+
+impl BusMsg {
+    /// Hands what this message asks of the lights to `controller`, at `now` on the engine's
+    /// clock for `lights test` and `relight` (the others carry their own time); a publish is
+    /// handed back for the caller to send. One place, so the bus task and the test harnesses
+    /// that drive a controller without a broker treat each message alike.
+    ///
+    /// # Errors
+    /// The controller's refusal (a light index outside the rig, a driver that cannot encode).
+    pub fn apply_to(
+        self,
+        controller: &mut LightController,
+        now: Duration,
+    ) -> Result<Option<Publish>, ControllerError> {
+        match self {
+            Self::Light {
+                at,
+                index,
+                target,
+                fade,
+                curve,
+            } => controller.apply(at, index, target, fade, curve)?,
+            Self::Pause(at) => controller.pause(at),
+            Self::Resume(at) => controller.resume(at),
+            Self::TestFade(index) => controller.test_fade(now, index)?,
+            Self::Relight {
+                index: Some(i),
+                fade,
+            } => controller.relight(now, i, fade)?,
+            Self::Relight { index: None, fade } => controller.relight_all(now, fade)?,
+            Self::Publish(p) => return Ok(Some(p)),
+        }
+        Ok(None)
+    }
 }
 
 /// A cheap, cloneable way to hand the bus work; never blocks.

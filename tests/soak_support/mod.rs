@@ -402,21 +402,8 @@ impl Lights {
 
     fn take_bus(&mut self) {
         while let Ok(msg) = self.bus.try_recv() {
-            match msg {
-                BusMsg::Light {
-                    at,
-                    index,
-                    target,
-                    fade,
-                    curve,
-                } => self
-                    .controller
-                    .apply(at, index, target, fade, curve)
-                    .unwrap(),
-                BusMsg::Pause(at) => self.controller.pause(at),
-                BusMsg::Resume(at) => self.controller.resume(at),
-                BusMsg::TestFade(_) | BusMsg::Publish(_) | BusMsg::Relight { .. } => {}
-            }
+            // Publishes (state for phones) are not what these cases check.
+            msg.apply_to(&mut self.controller, self.now).unwrap();
         }
     }
 }

@@ -103,4 +103,16 @@ impl LightController {
         light.commanded = true;
         Ok(())
     }
+
+    /// Hands every light the ceremony commands back to its current state, as [`Self::relight`]
+    /// does for one (the `relight` command without a light).
+    ///
+    /// # Errors
+    /// As [`Self::relight`].
+    pub fn relight_all(&mut self, now: Duration, fade: Duration) -> Result<(), ControllerError> {
+        let owned: Vec<usize> = (0..self.len()).filter(|i| self.is_commanded(*i)).collect();
+        owned
+            .into_iter()
+            .try_for_each(|i| self.relight(now, i, fade))
+    }
 }

@@ -108,51 +108,21 @@ impl Task {
     }
 
     fn on_msg(&mut self, msg: BusMsg) {
-        let result = match msg {
-            BusMsg::Light {
-                at,
-                index,
-                target,
-                fade,
-                curve,
-            } => self.controller.apply(at, index, target, fade, curve),
-            BusMsg::Pause(at) => {
-                self.controller.pause(at);
-                Ok(())
-            }
-            BusMsg::Resume(at) => {
-                self.controller.resume(at);
-                Ok(())
-            }
-            BusMsg::TestFade(index) => self.controller.test_fade(self.clock.now(), index),
-            BusMsg::Relight { index, fade } => {
-                let now = self.clock.now();
-                match index {
-                    Some(i) => self.controller.relight(now, i, fade),
-                    None => {
-                        let owned: Vec<usize> = (0..self.controller.len())
-                            .filter(|i| self.controller.is_commanded(*i))
-                            .collect();
-                        owned
-                            .into_iter()
-                            .try_for_each(|i| self.controller.relight(now, i, fade))
-                    }
-                }
-            }
-            BusMsg::Publish(p) => {
+        match msg.apply_to(&mut self.controller, self.clock.now()) {
+            Ok(None) => {}
+            Ok(Some(p)) => {
                 if p.retain {
                     self.retained.insert(p.topic.clone(), p.payload.clone());
                 }
                 self.publish(&p.topic, &p.payload, p.retain);
-                Ok(())
             }
-        };
-        if let Err(err) = result {
-            tracing::warn!("{err}");
-            self.tell(format!("lights: {err}"));
-            let event = state::device_error_event("lights", &err.to_string());
-            let topic = self.topics.event.clone();
-            self.publish(&topic, &event, false);
+            Err(err) => {
+                tracing::warn!("{err}");
+                self.tell(format!("lights: {err}"));
+                let event = state::device_error_event("lights", &err.to_string());
+                let topic = self.topics.event.clone();
+                self.publish(&topic, &event, false);
+            }
         }
     }
 }
