@@ -137,15 +137,11 @@ fn a_fade_on_every_driver_reaches_subscribers_paced_and_monotonic() {
         }
         let rate = mine.len() as f64 / fade.as_secs_f64();
         assert!(
-            rate <= f64::from(spec.options.max_rate) + 0.05,
+            rate <= f64::from(spec.options.caps.max_rate) + 0.05,
             "{topic}: {rate:.2} msg/s"
         );
         // The last message lands on the target's device value.
-        let want = f64::from(
-            spec.options
-                .curve
-                .device_from_perceived(0.9, spec.options.min_level),
-        );
+        let want = f64::from(spec.options.device_from_perceived(0.9));
         let last = *levels.last().unwrap();
         assert!(
             (last - want).abs() < 0.02,
@@ -160,14 +156,14 @@ fn a_fade_on_every_driver_reaches_subscribers_paced_and_monotonic() {
             let transition = json(m)["transition"].as_f64().unwrap_or(0.0);
             let t = engine_s(m) - start.as_secs_f64() + transition;
             let p = (t / fade.as_secs_f64()).clamp(0.0, 1.0) * 0.9;
-            let want = f64::from(o.curve.device_from_perceived(p as f32, o.min_level));
+            let want = f64::from(o.device_from_perceived(p as f32));
             let got = brightness(m).unwrap();
             assert!(
                 (got - want).abs() < 0.03,
                 "{topic} at p={p:.3}: {got} vs {want}"
             );
         }
-        assert_eq!(o.curve, DeviceCurve::Cie);
+        assert_eq!(o.caps.curve, DeviceCurve::Cie);
     }
     // Z2M runs the fade natively, in a few long segments rather than many steps.
     let z = msgs.iter().filter(|m| m.topic == drivers[0].0).count();
@@ -327,11 +323,7 @@ fn after_a_broker_restart_every_light_holds_its_current_target() {
         // fade was when the broker died, towards the target — not an old step.
         let got = brightness(first).unwrap();
         let p_killed = ((killed - start).as_secs_f64() / 20.0).min(1.0) as f32;
-        let floor = f64::from(
-            s.options
-                .curve
-                .device_from_perceived(p_killed, s.options.min_level),
-        );
+        let floor = f64::from(s.options.device_from_perceived(p_killed));
         assert!(
             got + 0.01 >= floor,
             "{topic}: {got} is older than the fade at the kill ({floor})"
@@ -349,11 +341,7 @@ fn after_a_broker_restart_every_light_holds_its_current_target() {
         );
         let t = first.at.duration_since(t0).as_secs_f64() + transition;
         let p = (t / 20.0).min(1.0) as f32;
-        let want = f64::from(
-            s.options
-                .curve
-                .device_from_perceived(p, s.options.min_level),
-        );
+        let want = f64::from(s.options.device_from_perceived(p));
         assert!(
             (got - want).abs() < 0.03,
             "{topic}: {got}, the fade is at {want}"

@@ -190,7 +190,7 @@ impl LightController {
     pub fn new(lights: Vec<LightSpec>, seed: u64) -> Self {
         let mut pacer = Pacer::new();
         for (i, spec) in lights.iter().enumerate() {
-            pacer.set_rate(i, spec.options.max_rate);
+            pacer.set_rate(i, spec.options.caps.max_rate);
         }
         Self {
             lights: lights
@@ -416,7 +416,7 @@ impl LightController {
                     let due_at = run.next_at().max(effect_after);
                     if due_at <= now {
                         let wait = due_at.saturating_sub(run.next_at());
-                        if wait > opts.transition_resolution() {
+                        if wait > opts.caps.transition_resolution {
                             run.resume_from(due_at, light.track.level_at(due_at));
                         } else {
                             // A transition the driver rounded up: only later.

@@ -25,10 +25,10 @@ const MIN_SWING_STEPS: f32 = 2.0;
 /// at least [`MIN_SWING`] and at least two device steps, and never past dark or full.
 #[must_use]
 pub fn swing(depth: f32, base: f32, opts: &LightOptions) -> f32 {
-    let steps = super::drivers::brightness_steps(opts) as f32;
-    let device = opts.curve.device_from_perceived(base, opts.min_level);
+    let steps = opts.caps.brightness_steps as f32;
+    let device = opts.device_from_perceived(base);
     let up = (device + MIN_SWING_STEPS / steps).min(1.0);
-    let two_steps = opts.curve.perceived_from_device(up, opts.min_level) - base;
+    let two_steps = opts.perceived_from_device(up) - base;
     (depth.clamp(0.0, 1.0) * base)
         .max(MIN_SWING)
         .max(two_steps)
@@ -339,7 +339,7 @@ impl EffectRun {
 
     fn show(&mut self, at: Duration, level: f32, transition: Option<Duration>) {
         let from = self.level_at(at);
-        let len = transition.map_or(Duration::ZERO, |t| t.min(self.opts.max_native_fade));
+        let len = transition.map_or(Duration::ZERO, |t| t.min(self.opts.caps.max_native_fade));
         self.shown = (at, from, level, len);
     }
 
@@ -356,7 +356,7 @@ impl EffectRun {
         transition: Option<Duration>,
         arrive: Duration,
     ) -> LightCommand {
-        let transition = transition.map(|t| t.min(self.opts.max_native_fade));
+        let transition = transition.map(|t| t.min(self.opts.caps.max_native_fade));
         let blending = self.entry.is_some_and(|e| e.colored && arrive < e.end());
         let color = if blending {
             // The colour follows the entry fade, arriving with each point.

@@ -65,8 +65,7 @@ impl Default for Track {
 /// The perceived level a command leaves the light at.
 fn level_of(cmd: &LightCommand, opts: &LightOptions) -> f32 {
     if cmd.on {
-        opts.curve
-            .perceived_from_device(cmd.brightness, opts.min_level)
+        opts.perceived_from_device(cmd.brightness)
     } else {
         0.0
     }
@@ -117,12 +116,12 @@ impl Track {
         let planned = held.cmd.transition?;
         let span = (level_of(&held.cmd, opts) - self.glide.level_at(now)).abs();
         // The driver rounds a transition up to its resolution: stay within `latest` after it.
-        let res = opts.transition_resolution().as_micros().max(1);
+        let res = opts.caps.transition_resolution.as_micros().max(1);
         let latest = (planned + now.saturating_sub(held.at)).as_micros() / res * res;
         let latest = Duration::from_micros(u64::try_from(latest).unwrap_or(u64::MAX)).max(planned);
         let needed = Duration::from_secs_f32(span / speed)
             .min(latest)
-            .min(opts.max_native_fade);
+            .min(opts.caps.max_native_fade);
         if needed <= planned {
             return None;
         }
@@ -152,7 +151,7 @@ impl Track {
         self.held = None;
         // The device glides for the transition as the driver sends it: rounded up to its
         // resolution.
-        let res = opts.transition_resolution().as_micros().max(1);
+        let res = opts.caps.transition_resolution.as_micros().max(1);
         let len = cmd.transition.unwrap_or_default().as_micros().div_ceil(res) * res;
         self.glide = Glide {
             at: now,
@@ -175,7 +174,7 @@ mod tests {
     fn to(level: f32, transition: f32, opts: &LightOptions) -> LightCommand {
         LightCommand {
             on: true,
-            brightness: opts.curve.device_from_perceived(level, opts.min_level),
+            brightness: opts.device_from_perceived(level),
             color: None,
             transition: Some(secs(transition)),
         }

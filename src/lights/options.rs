@@ -19,24 +19,14 @@ pub use super::drivers::{BULB_MAX_RATE, Capabilities, DriverKind, DriverSettings
 pub struct LightOptions {
     /// Driver and its settings.
     pub driver: DriverSettings,
-    /// Whether the device runs transitions itself. When false, fades are stepped in software.
-    pub native_fade: bool,
-    /// Longest transition to ask of the device in one command; longer fades are chained.
-    pub max_native_fade: Duration,
-    /// Device fraction (0..=1) that is first visibly on; perceived 0⁺ maps here.
-    pub min_level: f32,
-    /// How perceived level maps to the device value.
-    pub curve: DeviceCurve,
-    /// Colour temperature range of the bulb in kelvin, `(warmest, coolest)`; colour
-    /// temperatures are clamped into it.
-    pub kelvin_range: (u16, u16),
-    /// Most messages per second to send to this light (sustained).
-    pub max_rate: f32,
+    /// What the device can do: its driver's [`Capabilities`], with what the rig overrides
+    /// (native fades, longest fade, first visible level, curve, colour range, rate).
+    pub caps: Capabilities,
     /// Send brightness and colour as separate messages (IKEA bulbs drop the brightness
     /// transition when both come in one Z2M command; reference §1.1).
     pub split_color: bool,
     /// The address is a group (a Zigbee broadcast). Set it with [`LightOptions::as_group`],
-    /// which also lowers `max_rate` to the group default of 0.5 message/s.
+    /// which also lowers the rate to the group default of 0.5 message/s.
     pub group: bool,
 }
 
@@ -65,12 +55,7 @@ impl LightOptions {
         let caps = driver.capabilities();
         Self {
             driver,
-            native_fade: caps.native_fade,
-            max_native_fade: caps.max_native_fade,
-            min_level: caps.min_level,
-            curve: caps.curve,
-            kelvin_range: caps.kelvin_range,
-            max_rate: caps.max_rate,
+            caps,
             split_color: false,
             group: false,
         }
@@ -81,7 +66,7 @@ impl LightOptions {
     #[must_use]
     pub fn as_group(mut self) -> Self {
         self.group = true;
-        self.max_rate = self.max_rate.min(GROUP_MAX_RATE);
+        self.caps.max_rate = self.caps.max_rate.min(GROUP_MAX_RATE);
         self
     }
 
@@ -94,24 +79,37 @@ impl LightOptions {
     /// Whether fades should use native transitions.
     #[must_use]
     pub fn fades_natively(&self) -> bool {
-        self.native_fade && !self.max_native_fade.is_zero()
+        self.caps.native_fade && !self.caps.max_native_fade.is_zero()
     }
 
     /// Shortest spacing between two messages to this light, `1 / max_rate`.
     #[must_use]
     pub fn min_spacing(&self) -> Duration {
-        let rate = if self.max_rate.is_finite() && self.max_rate > 0.0 {
-            self.max_rate
+        let rate = self.caps.max_rate;
+        let rate = if rate.is_finite() && rate > 0.0 {
+            rate
         } else {
             BULB_MAX_RATE
         };
         Duration::from_secs_f64(1.0 / f64::from(rate))
     }
 
-    /// Resolution of the driver's transition field: segment lengths are rounded to it.
+    /// The device value (0..=1) that shows perceived level `perceived`, through the light's
+    /// curve from its first visible level.
     #[must_use]
-    pub fn transition_resolution(&self) -> Duration {
-        self.driver.capabilities().transition_resolution
+    pub fn device_from_perceived(&self, perceived: f32) -> f32 {
+        self.caps
+            .curve
+            .device_from_perceived(perceived, self.caps.min_level)
+    }
+
+    /// The perceived level a device value shows: the inverse of
+    /// [`LightOptions::device_from_perceived`].
+    #[must_use]
+    pub fn perceived_from_device(&self, device: f32) -> f32 {
+        self.caps
+            .curve
+            .perceived_from_device(device, self.caps.min_level)
     }
 
     /// Checks the options for values no driver can use.
@@ -119,17 +117,17 @@ impl LightOptions {
     /// # Errors
     /// Returns an [`OptionsError`] naming the bad field.
     pub fn validate(&self) -> Result<(), OptionsError> {
-        if !(self.max_rate.is_finite() && self.max_rate > 0.0) {
-            return Err(OptionsError::Rate(self.max_rate));
+        if !(self.caps.max_rate.is_finite() && self.caps.max_rate > 0.0) {
+            return Err(OptionsError::Rate(self.caps.max_rate));
         }
-        if !(0.0..1.0).contains(&self.min_level) {
-            return Err(OptionsError::MinLevel(self.min_level));
+        if !(0.0..1.0).contains(&self.caps.min_level) {
+            return Err(OptionsError::MinLevel(self.caps.min_level));
         }
-        let (warm, cool) = self.kelvin_range;
+        let (warm, cool) = self.caps.kelvin_range;
         if warm == 0 || warm > cool {
             return Err(OptionsError::KelvinRange(warm, cool));
         }
-        if let DeviceCurve::Gamma(g) = self.curve
+        if let DeviceCurve::Gamma(g) = self.caps.curve
             && !(g.is_finite() && g > 0.0)
         {
             return Err(OptionsError::Gamma(g));
@@ -181,27 +179,31 @@ mod tests {
     #[test]
     fn defaults_follow_the_reference() {
         let z2m = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
-        assert!(z2m.native_fade);
-        assert_eq!(z2m.curve, DeviceCurve::Cie);
-        assert_eq!(z2m.max_rate, 1.0);
+        assert!(z2m.caps.native_fade);
+        assert_eq!(z2m.caps.curve, DeviceCurve::Cie);
+        assert_eq!(z2m.caps.max_rate, 1.0);
         let tasmota = LightOptions::defaults(DriverKind::Tasmota);
-        assert_eq!(tasmota.max_native_fade, Duration::from_secs(20));
-        assert_eq!(tasmota.curve, DeviceCurve::Linear);
+        assert_eq!(tasmota.caps.max_native_fade, Duration::from_secs(20));
+        assert_eq!(tasmota.caps.curve, DeviceCurve::Linear);
         assert_eq!(
-            LightOptions::defaults(DriverKind::Shelly).max_native_fade,
+            LightOptions::defaults(DriverKind::Shelly)
+                .caps
+                .max_native_fade,
             Duration::from_secs(5)
         );
         assert_eq!(
-            LightOptions::shelly(ShellyGen::Gen2, 0, ShellyComponent::Cct).max_native_fade,
+            LightOptions::shelly(ShellyGen::Gen2, 0, ShellyComponent::Cct)
+                .caps
+                .max_native_fade,
             Duration::from_secs(10_800)
         );
         assert_eq!(
-            LightOptions::defaults(DriverKind::HaJson).curve,
+            LightOptions::defaults(DriverKind::HaJson).caps.curve,
             DeviceCurve::Linear
         );
         let group = z2m.as_group();
         assert!(group.group);
-        assert_eq!(group.max_rate, 0.5);
+        assert_eq!(group.caps.max_rate, 0.5);
         assert_eq!(group.min_spacing(), Duration::from_secs(2));
         for kind in DriverKind::ALL {
             assert_eq!(LightOptions::defaults(kind).validate(), Ok(()), "{kind:?}");
@@ -217,7 +219,7 @@ mod tests {
         let err = check_template("{address}/{brightness}").expect_err("unknown");
         insta::assert_snapshot!(err, @"failed to read template `{address}/{brightness}`: unknown placeholder `{brightness}`");
         let mut opts = LightOptions::defaults(DriverKind::Template);
-        opts.kelvin_range = (6500, 2200);
+        opts.caps.kelvin_range = (6500, 2200);
         insta::assert_snapshot!(opts.validate().expect_err("reversed"), @"failed to use kelvin_range 6500..2200: write the warmest first, like 2200..6500");
     }
 }

@@ -180,9 +180,8 @@ pub fn command_for(
     opts: &LightOptions,
 ) -> LightCommand {
     let brightness = opts
-        .curve
-        .device_from_perceived(state.level, opts.min_level)
-        .max(opts.min_level);
+        .device_from_perceived(state.level)
+        .max(opts.caps.min_level);
     LightCommand {
         on: true,
         brightness,
@@ -224,7 +223,11 @@ pub fn plan_remaining(fade: &Fade, elapsed: Duration, opts: &LightOptions) -> Sc
         return vec![(Duration::ZERO, off)];
     }
     let unchanged = (end.level - now.level).abs() < 1e-6 && end.color == now.color;
-    if rem < opts.transition_resolution().max(Duration::from_millis(1)) || unchanged {
+    let shortest = opts
+        .caps
+        .transition_resolution
+        .max(Duration::from_millis(1));
+    if rem < shortest || unchanged {
         let cmd = if to_zero {
             off
         } else {
@@ -277,7 +280,7 @@ fn boundaries(rem: Duration, n: u32, resolution: Duration) -> Vec<Duration> {
 fn segment_error(fade: &Fade, elapsed: Duration, bounds: &[Duration], opts: &LightOptions) -> f32 {
     let device = |t: Duration| {
         let s = fade.state_at(elapsed + t);
-        opts.curve.device_from_perceived(s.level, opts.min_level)
+        opts.device_from_perceived(s.level)
     };
     let mut worst = 0.0f32;
     for w in bounds.windows(2) {
@@ -287,9 +290,7 @@ fn segment_error(fade: &Fade, elapsed: Duration, bounds: &[Duration], opts: &Lig
             let u = k as f32 / 8.0;
             let t = a + (b - a).mul_f32(u);
             let planned = fade.state_at(elapsed + t).level;
-            let shown = opts
-                .curve
-                .perceived_from_device(da + (db - da) * u, opts.min_level);
+            let shown = opts.perceived_from_device(da + (db - da) * u);
             worst = worst.max((planned - shown).abs() * 100.0);
         }
     }
@@ -316,15 +317,15 @@ fn ceil_div(a: Duration, b: Duration) -> u32 {
 
 fn native_segments(fade: &Fade, elapsed: Duration, rem: Duration, opts: &LightOptions) -> Schedule {
     let colored = fade.state_at_eased(1.0).color.is_some();
-    let spacing = command_spacing(opts, colored).max(opts.transition_resolution());
+    let spacing = command_spacing(opts, colored).max(opts.caps.transition_resolution);
     // Never more segments than the rate allows (each segment is one message).
     let cap = u32::try_from(rem.as_micros() / spacing.as_micros().max(1))
         .unwrap_or(u32::MAX)
         .max(1);
-    let mut n = ceil_div(rem, opts.max_native_fade)
+    let mut n = ceil_div(rem, opts.caps.max_native_fade)
         .max(ceil_div(rem, TARGET_SEGMENT))
         .min(cap);
-    let res = opts.transition_resolution();
+    let res = opts.caps.transition_resolution;
     let mut bounds = boundaries(rem, n, res);
     while n < cap
         && rem / (n + 1) >= MIN_SEGMENT

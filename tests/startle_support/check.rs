@@ -305,14 +305,14 @@ fn read(topic: &str, payload: &str) -> Seen {
 }
 
 fn perceived(opts: &LightOptions, device: f32) -> f32 {
-    opts.curve.perceived_from_device(device, opts.min_level)
+    opts.perceived_from_device(device)
 }
 
 /// Perceived size of one device step at perceived level `p`, plus the light's lowest step.
 fn resolution(opts: &LightOptions, p: f32, step: f32) -> f32 {
-    let d = opts.curve.device_from_perceived(p, opts.min_level);
+    let d = opts.device_from_perceived(p);
     let up = perceived(opts, (d + step).min(1.0)) - perceived(opts, d);
-    let low = perceived(opts, opts.min_level + 2.0 * step);
+    let low = perceived(opts, opts.caps.min_level + 2.0 * step);
     up.max(low)
 }
 

@@ -197,19 +197,19 @@ impl<'r> Fields<'_, '_, 'r> {
             opts = opts.as_group();
         }
         if let Some(native) = self.bool("native_fade") {
-            opts.native_fade = native;
+            opts.caps.native_fade = native;
         }
         if let Some(max) = self
             .string("max_fade")
             .and_then(|d| self.ctx.positive(&d, "max_fade"))
         {
-            opts.max_native_fade = max;
+            opts.caps.max_native_fade = max;
         }
         if let Some(min) = self
             .number("min_level")
             .and_then(|n| self.ctx.range(&n, "min_level", 0.0, 0.5))
         {
-            opts.min_level = min as f32;
+            opts.caps.min_level = min as f32;
         }
         let curve = self.string("curve");
         let curve = curve
@@ -223,20 +223,20 @@ impl<'r> Fields<'_, '_, 'r> {
             self.ctx.range(&g, "gamma", 1.0, 4.0).map(|v| v as f32)
         });
         match curve {
-            Some("cie") => opts.curve = DeviceCurve::Cie,
-            Some("linear") => opts.curve = DeviceCurve::Linear,
-            Some(_) => opts.curve = DeviceCurve::Gamma(gamma.unwrap_or(DEFAULT_GAMMA)),
+            Some("cie") => opts.caps.curve = DeviceCurve::Cie,
+            Some("linear") => opts.caps.curve = DeviceCurve::Linear,
+            Some(_) => opts.caps.curve = DeviceCurve::Gamma(gamma.unwrap_or(DEFAULT_GAMMA)),
             None => {}
         }
         if let Some(range) = self.kelvin_range() {
-            opts.kelvin_range = range;
+            opts.caps.kelvin_range = range;
         }
         // An explicit rate wins over the group default.
         if let Some(rate) = self
             .number("max_rate")
             .and_then(|n| self.ctx.range(&n, "max_rate", 0.05, 20.0))
         {
-            opts.max_rate = rate as f32;
+            opts.caps.max_rate = rate as f32;
         }
         if let Some(split) = self.bool("split_color") {
             opts.split_color = split;
@@ -390,12 +390,12 @@ split_color = true
 base_topic = "z2m""#,
         )
         .expect("valid");
-        assert!(!opts.native_fade);
-        assert_eq!(opts.max_native_fade, Duration::from_secs(7));
-        assert_eq!(opts.min_level, 0.05);
-        assert_eq!(opts.curve, DeviceCurve::Gamma(2.8));
-        assert_eq!(opts.kelvin_range, (2000, 4000));
-        assert_eq!(opts.max_rate, 2.5);
+        assert!(!opts.caps.native_fade);
+        assert_eq!(opts.caps.max_native_fade, Duration::from_secs(7));
+        assert_eq!(opts.caps.min_level, 0.05);
+        assert_eq!(opts.caps.curve, DeviceCurve::Gamma(2.8));
+        assert_eq!(opts.caps.kelvin_range, (2000, 4000));
+        assert_eq!(opts.caps.max_rate, 2.5);
         assert!(opts.split_color);
         assert!(!opts.group);
         assert_eq!(
@@ -405,17 +405,17 @@ base_topic = "z2m""#,
             })
         );
         let gamma = options("driver = \"wled\"\naddress = \"w\"\ncurve = \"gamma\"").expect("ok");
-        assert_eq!(gamma.curve, DeviceCurve::Gamma(2.2));
+        assert_eq!(gamma.caps.curve, DeviceCurve::Gamma(2.2));
     }
 
     #[test]
     fn groups_slow_down_unless_the_rate_is_explicit() {
         let o = options("driver = \"zigbee2mqtt\"\naddress = \"g\"\ngroup = true").expect("ok");
         assert!(o.group);
-        assert_eq!(o.max_rate, 0.5);
+        assert_eq!(o.caps.max_rate, 0.5);
         let o = options("driver = \"zigbee2mqtt\"\naddress = \"g\"\ngroup = true\nmax_rate = 0.25")
             .expect("ok");
-        assert_eq!((o.group, o.max_rate), (true, 0.25));
+        assert_eq!((o.group, o.caps.max_rate), (true, 0.25));
     }
 
     #[test]
@@ -428,7 +428,7 @@ base_topic = "z2m""#,
             shelly.driver,
             DriverSettings::Shelly(Shelly::new(ShellyGen::Gen2, 3, ShellyComponent::Cct))
         );
-        assert_eq!(shelly.max_native_fade, Duration::from_secs(10_800));
+        assert_eq!(shelly.caps.max_native_fade, Duration::from_secs(10_800));
         let wled = options("driver = \"wled\"\naddress = \"w\"\nkelvin_as_rgb = true").expect("ok");
         assert_eq!(
             wled.driver,
@@ -511,12 +511,18 @@ base_topic = "z2m""#,
             (s.generation, s.component),
             (ShellyGen::Gen2, ShellyComponent::Cct)
         );
-        assert_eq!(duo.kelvin_range, (2700, 6500));
-        assert_eq!(duo.max_native_fade, std::time::Duration::from_secs(10_800));
+        assert_eq!(duo.caps.kelvin_range, (2700, 6500));
+        assert_eq!(
+            duo.caps.max_native_fade,
+            std::time::Duration::from_secs(10_800)
+        );
         let dimmer =
             options("driver = \"shelly\"\naddress = \"s\"\nmodel = \"dimmer\"").expect("ok");
-        assert!(!dimmer.driver.capabilities().colors.kelvin);
-        assert_eq!(dimmer.max_native_fade, std::time::Duration::from_secs(5));
+        assert!(!dimmer.caps.colors.kelvin);
+        assert_eq!(
+            dimmer.caps.max_native_fade,
+            std::time::Duration::from_secs(5)
+        );
         let own = options(
             "driver = \"shelly\"\naddress = \"s\"\nmodel = \"duo\"\ngeneration = 2\nkelvin_range = [3000, 6000]",
         )
@@ -525,7 +531,7 @@ base_topic = "z2m""#,
             panic!("{own:?}");
         };
         assert_eq!(s.generation, ShellyGen::Gen2);
-        assert_eq!(own.kelvin_range, (3000, 6000));
+        assert_eq!(own.caps.kelvin_range, (3000, 6000));
         let err =
             options("driver = \"shelly\"\naddress = \"s\"\nmodel = \"duo3\"").expect_err("model");
         assert!(err.contains("rig.toml:6:9: unknown model `duo3`"), "{err}");

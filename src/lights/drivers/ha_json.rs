@@ -143,11 +143,10 @@ mod tests {
 
     #[test]
     fn snapshot_kelvin_and_percent_scale() {
-        let mut opts = LightOptions::defaults(DriverKind::HaJson);
-        opts.driver = DriverSettings::HaJson(HaJson {
+        let opts = LightOptions::with_driver(DriverSettings::HaJson(HaJson {
             brightness_scale: 100,
             color_temp_kelvin: true,
-        });
+        }));
         insta::assert_snapshot!(report("home/lamp/set", &opts));
     }
 }

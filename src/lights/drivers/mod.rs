@@ -109,7 +109,8 @@ pub struct Capabilities {
     pub max_rate: f32,
     /// Resolution of the transition field: a segment's length is rounded up to it.
     pub transition_resolution: Duration,
-    /// How many brightness steps the wire format has.
+    /// How many brightness steps the wire format has (its resolution): 254 for Zigbee2MQTT,
+    /// 255 for WLED, 100 for Tasmota's `Dimmer` and Shelly, the scale for `ha-json`.
     pub brightness_steps: u32,
     /// Which colours it shows; a colour temperature goes as its white point in RGB to a
     /// device that shows RGB only, and a colour it cannot show is left out.
@@ -237,7 +238,7 @@ registry! {
 /// where the device needs them apart (split colour); never a retained one.
 #[must_use]
 pub fn encode(address: &str, opts: &LightOptions, cmd: &LightCommand) -> Vec<Publish> {
-    let colors = opts.driver.capabilities().colors;
+    let colors = opts.caps.colors;
     let color = match cmd.color {
         Some(LightColor::Kelvin(_)) if !colors.kelvin && colors.rgb => {
             kelvin(cmd.color, opts).map(|k| LightColor::Rgb(crate::units::kelvin_rgb(k)))
@@ -248,13 +249,6 @@ pub fn encode(address: &str, opts: &LightOptions, cmd: &LightCommand) -> Vec<Pub
     };
     let cmd = LightCommand { color, ..*cmd };
     opts.driver.encode_for(address, opts, &cmd)
-}
-
-/// How many brightness steps the light's driver has (its resolution): 254 for Zigbee2MQTT,
-/// 255 for WLED, 100 for Tasmota's `Dimmer` and Shelly, the scale for `ha-json`.
-#[must_use]
-pub fn brightness_steps(opts: &LightOptions) -> u32 {
-    opts.driver.capabilities().brightness_steps
 }
 
 /// `fraction` (0..=1) on a `0..=max` integer scale, rounded. A light that is on never gets 0,
@@ -275,7 +269,7 @@ pub(crate) fn scale(fraction: f32, max: u32, on: bool) -> u32 {
 pub(crate) fn kelvin(color: Option<LightColor>, opts: &LightOptions) -> Option<u16> {
     match color {
         Some(LightColor::Kelvin(k)) => {
-            let (warm, cool) = opts.kelvin_range;
+            let (warm, cool) = opts.caps.kelvin_range;
             Some(k.clamp(warm.min(cool), cool.max(warm)))
         }
         _ => None,

@@ -226,11 +226,10 @@ mod tests {
         let payload = "state={state} on={on} level={level} l255={level_255} l254={level_254} \
                        pct={level_pct} K={kelvin} mired={mired} rgb={r},{g},{b} hex={hex} \
                        t={transition_s}s/{transition_ms}ms {literal} {json: 1} {}";
-        let mut opts = LightOptions::defaults(DriverKind::Template);
-        opts.driver = DriverSettings::Template(Template {
+        let opts = LightOptions::with_driver(DriverSettings::Template(Template {
             topic: "custom/{address}/cmd".to_owned(),
             payload: payload.to_owned(),
-        });
+        }));
         assert!(
             check_template(payload).is_err(),
             "{{literal}} is not a placeholder"

@@ -125,11 +125,11 @@ mod tests {
 
     #[test]
     fn snapshot_split_colour_group_with_custom_base() {
-        let mut opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt).as_group();
-        opts.split_color = true;
-        opts.driver = DriverSettings::Zigbee2Mqtt(Zigbee2Mqtt {
+        let mut opts = LightOptions::with_driver(DriverSettings::Zigbee2Mqtt(Zigbee2Mqtt {
             base_topic: "z2m".to_owned(),
-        });
+        }))
+        .as_group();
+        opts.split_color = true;
         insta::assert_snapshot!(report("room/ikea", &opts));
     }
 }

@@ -62,13 +62,11 @@ fn ten_candles_for_a_minute_stay_within_rate_and_depth() {
                 );
             }
             // At most rate × 60 s (+1 for the first command at t = 0).
-            let cap = (60.0 * opts.max_rate) as usize + 1;
+            let cap = (60.0 * opts.caps.max_rate) as usize + 1;
             assert!(cmds.len() <= cap, "{kind:?} bulb {bulb}: {}", cmds.len());
             assert!(cmds.len() >= 5, "a candle must move: {}", cmds.len());
             for (_, c) in &cmds {
-                let l = opts
-                    .curve
-                    .perceived_from_device(c.brightness, opts.min_level);
+                let l = opts.perceived_from_device(c.brightness);
                 assert!((0.3 - 1e-3..=0.5 + 1e-3).contains(&l), "level {l}");
                 if opts.fades_natively() {
                     assert!(c.transition.is_some());
@@ -143,7 +141,7 @@ fn breathe_period_matches_breaths_per_minute() {
         for w in cmds.windows(2) {
             assert!(w[1].0 - w[0].0 >= opts.min_spacing());
         }
-        let peak = opts.curve.perceived_from_device(top, opts.min_level);
+        let peak = opts.perceived_from_device(top);
         assert!((peak - 0.4 * 1.3).abs() < 2e-3, "{kind:?} peak {peak}");
     }
 }
@@ -158,7 +156,7 @@ fn dim_candles_and_breaths_move_by_visible_device_steps() {
         DriverKind::Tasmota,
     ] {
         let opts = LightOptions::defaults(kind);
-        let steps = crate::lights::drivers::brightness_steps(&opts) as f32;
+        let steps = opts.caps.brightness_steps as f32;
         for level in [0.06, 0.08, 0.1] {
             let dim = LightState { level, color: None };
             for effect in [
@@ -228,10 +226,7 @@ fn effects_blend_in_during_their_entry_fade() {
                 let run = EffectRun::blend_in(effect, fade, Duration::ZERO, start, seed, &opts)
                     .expect("an effect");
                 let cmds = take_until(run.clone(), start + Duration::from_secs(60));
-                let perceived = |c: &LightCommand| {
-                    opts.curve
-                        .perceived_from_device(c.brightness, opts.min_level)
-                };
+                let perceived = |c: &LightCommand| opts.perceived_from_device(c.brightness);
                 let mut worst_seen = 0.0f32;
                 let mut during = 0;
                 for (at, c) in &cmds {
@@ -332,10 +327,7 @@ fn a_breath_starts_at_its_centre_and_leaves_it_at_breathing_speed() {
         DriverKind::Zigbee2Mqtt,
     ] {
         let opts = LightOptions::defaults(kind);
-        let perceived = |c: &LightCommand| {
-            opts.curve
-                .perceived_from_device(c.brightness, opts.min_level)
-        };
+        let perceived = |c: &LightCommand| opts.perceived_from_device(c.brightness);
         // A sine's steepest slope is 2π·swing/period; one device step of rounding besides.
         let allowed =
             |swing: f32, over: f64| std::f64::consts::TAU * f64::from(swing) / period * over + 0.01;

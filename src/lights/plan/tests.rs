@@ -89,7 +89,7 @@ fn ten_minute_native_fade_is_a_handful_of_segments() {
             let b = brightnesses(&s);
             assert!(b.windows(2).all(|w| w[1] <= w[0]), "not monotonic: {b:?}");
             let last = s.last().expect("segments").1;
-            let want = opts.curve.device_from_perceived(0.15, opts.min_level);
+            let want = opts.device_from_perceived(0.15);
             assert_eq!(last.brightness, want);
             assert_eq!(last.color, Some(LightColor::Kelvin(2200)));
         }
@@ -140,7 +140,7 @@ fn a_steep_minute_is_split_for_accuracy() {
         duration: mins(1),
         curve: Curve::EqualPower,
     };
-    let one = boundaries(mins(1), 1, opts.transition_resolution());
+    let one = boundaries(mins(1), 1, opts.caps.transition_resolution);
     assert!(segment_error(&fade, Duration::ZERO, &one, &opts) > MAX_SEGMENT_ERROR_L);
     let s = plan(fade.from, &fade.to, fade.duration, fade.curve, &opts);
     assert!(s.len() > 1 && s.len() <= 12, "{}", s.len());
@@ -164,12 +164,10 @@ fn fading_to_zero_ends_at_min_level_then_off() {
         let (_, before) = s[s.len() - 2];
         assert!(before.on);
         if opts.fades_natively() {
-            assert_eq!(before.brightness, opts.min_level, "{kind:?}");
+            assert_eq!(before.brightness, opts.caps.min_level, "{kind:?}");
         } else {
             // The last software step before OFF is one small ΔL* step above black.
-            let l = opts
-                .curve
-                .perceived_from_device(before.brightness, opts.min_level);
+            let l = opts.perceived_from_device(before.brightness);
             assert!(l > 0.0 && l < 0.01, "{l}");
         }
         assert_spaced(&s, opts.min_spacing());
@@ -201,10 +199,7 @@ fn software_steps_are_equal_in_lightness_and_rate_bounded() {
         assert!(s.len() > 40 && s.len() <= 140, "{curve:?}: {}", s.len());
         let levels: Vec<f32> = s
             .iter()
-            .map(|(_, c)| {
-                opts.curve
-                    .perceived_from_device(c.brightness, opts.min_level)
-            })
+            .map(|(_, c)| opts.perceived_from_device(c.brightness))
             .collect();
         let step = (0.9 - 0.2) / s.len() as f32;
         let mut last = 0.9;
@@ -238,7 +233,7 @@ fn group_software_steps_keep_two_seconds_apart() {
 #[test]
 fn split_colour_steps_leave_room_for_both_messages() {
     let mut opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
-    opts.native_fade = false;
+    opts.caps.native_fade = false;
     opts.split_color = true;
     let s = plan(full_cool(), &warm(0.2), mins(1), Curve::Linear, &opts);
     assert_spaced(&s, Duration::from_secs(2));
@@ -281,9 +276,7 @@ fn the_remainder_continues_the_same_curve() {
     let total: Duration = rest.iter().filter_map(|(_, c)| c.transition).sum();
     assert_eq!(total, mins(5));
     let at_first_end = fade.state_at(mins(5) + first.transition.expect("native"));
-    let want = opts
-        .curve
-        .device_from_perceived(at_first_end.level, opts.min_level);
+    let want = opts.device_from_perceived(at_first_end.level);
     assert!((first.brightness - want).abs() < 1e-6);
     assert!((fade.state_at(mins(5)).level - 0.55).abs() < 1e-6);
 }

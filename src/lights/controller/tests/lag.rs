@@ -38,7 +38,7 @@ fn a_blending_effect_after_a_held_command_moves_no_faster_than_its_cue() {
     let level = |p: &Publish| {
         let v = json(p);
         let b = v["brightness"].as_f64().unwrap_or(0.0) as f32 / 255.0;
-        opts.curve.perceived_from_device(b, opts.min_level)
+        opts.perceived_from_device(b)
     };
     let glide =
         |p: &Publish| Duration::from_secs_f64(json(p)["transition"].as_f64().unwrap_or(0.0));
@@ -100,7 +100,7 @@ fn an_effect_cue_during_a_slow_fade_starts_at_once() {
     let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
     let level = |p: &Publish| {
         let b = brightness(p).expect("brightness") as f32 / 254.0;
-        opts.curve.perceived_from_device(b, opts.min_level)
+        opts.perceived_from_device(b)
     };
     let swing = crate::lights::effects::swing(0.2, 0.3, &opts);
     let old = level(&before.last().expect("the old fade's segment").1);

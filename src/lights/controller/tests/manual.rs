@@ -8,13 +8,8 @@ fn relight_glides_back_to_the_ceremony_and_lets_its_fade_go_on() {
     // current state at once, gently.
     let mut c = z2m(&["altar", "lamp", "spare"]);
     let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
-    let device = |level: f32| {
-        u64::from(drivers::scale(
-            opts.curve.device_from_perceived(level, opts.min_level),
-            254,
-            true,
-        ))
-    };
+    let device =
+        |level: f32| u64::from(drivers::scale(opts.device_from_perceived(level), 254, true));
     c.apply(us(0), 0, LightTarget::level(0.3), secs(60), Curve::Linear)
         .expect("altar");
     c.apply(us(0), 1, LightTarget::off(), Duration::ZERO, Curve::Linear)
@@ -73,11 +68,7 @@ fn test_fade_goes_there_and_back() {
     let out = run(&mut c, secs(10), secs(60));
     assert_eq!(out.len(), 2, "{out:?}");
     let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
-    let peak = drivers::scale(
-        opts.curve.device_from_perceived(0.8, opts.min_level),
-        254,
-        true,
-    );
+    let peak = drivers::scale(opts.device_from_perceived(0.8), 254, true);
     assert_eq!(brightness(&out[0].1), Some(u64::from(peak)));
     assert_eq!(out[1].0, secs(13));
     assert_eq!(brightness(&out[1].1), brightness(&first[0]));

@@ -73,11 +73,7 @@ fn a_ten_minute_fade_goes_out_as_a_few_segments() {
     let b: Vec<u64> = out.iter().filter_map(|(_, p)| brightness(p)).collect();
     assert!(b.windows(2).all(|w| w[1] >= w[0]), "{b:?}");
     let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
-    let want = drivers::scale(
-        opts.curve.device_from_perceived(0.3, opts.min_level),
-        254,
-        true,
-    );
+    let want = drivers::scale(opts.device_from_perceived(0.3), 254, true);
     assert_eq!(*b.last().expect("published"), u64::from(want));
     assert!(
         out.iter()
@@ -100,11 +96,7 @@ fn a_late_poll_sends_only_the_running_segment_with_what_is_left() {
     // It heads for the end of the segment running at 7.5 min, i.e. 8 min.
     let want = c.state(secs(480), 0).expect("light");
     let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
-    let b = drivers::scale(
-        opts.curve.device_from_perceived(want.level, opts.min_level),
-        254,
-        true,
-    );
+    let b = drivers::scale(opts.device_from_perceived(want.level), 254, true);
     assert_eq!(brightness(&late[0]), Some(u64::from(b)));
     assert!((t - 30.0).abs() < 1e-9);
 }
@@ -188,11 +180,7 @@ fn applies_faster_than_the_rate_keep_only_the_newest() {
     let out = c.poll(secs(1));
     assert_eq!(out.len(), 1);
     let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
-    let b = drivers::scale(
-        opts.curve.device_from_perceived(0.5, opts.min_level),
-        254,
-        true,
-    );
+    let b = drivers::scale(opts.device_from_perceived(0.5), 254, true);
     assert_eq!(brightness(&out[0]), Some(u64::from(b)));
 }
 

@@ -29,11 +29,7 @@ fn pause_freezes_at_the_current_level_and_resume_finishes_the_rest() {
     let v = json(&frozen[0]);
     assert_eq!(v["transition"].as_f64(), Some(0.0));
     let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
-    let want = drivers::scale(
-        opts.curve.device_from_perceived(0.6, opts.min_level),
-        254,
-        true,
-    );
+    let want = drivers::scale(opts.device_from_perceived(0.6), 254, true);
     assert_eq!(v["brightness"].as_u64(), Some(u64::from(want)));
     // Paused: nothing for a long while, and no deadline.
     assert_eq!(c.next_deadline(), None);
@@ -50,11 +46,7 @@ fn pause_freezes_at_the_current_level_and_resume_finishes_the_rest() {
             .map(|t| *t_last + Duration::from_secs_f64(t)),
         Some(secs(1200))
     );
-    let want = drivers::scale(
-        opts.curve.device_from_perceived(0.2, opts.min_level),
-        254,
-        true,
-    );
+    let want = drivers::scale(opts.device_from_perceived(0.2), 254, true);
     assert_eq!(end["brightness"].as_u64(), Some(u64::from(want)));
     assert!(after.len() >= 4 && after.len() <= 7, "{}", after.len());
 }
@@ -92,7 +84,7 @@ fn a_pause_while_an_effect_blends_in_freezes_it_and_resume_blends_in_the_rest() 
         .filter_map(|(t, p)| brightness(p).map(|b| (*t, b as f32 / 254.0)))
         .collect();
     let opts = LightOptions::defaults(DriverKind::Zigbee2Mqtt);
-    let seen = |b: f32| opts.curve.perceived_from_device(b, opts.min_level);
+    let seen = |b: f32| opts.perceived_from_device(b);
     let first = seen(levels[0].1);
     assert!(
         (first - centre).abs() < 0.1,
