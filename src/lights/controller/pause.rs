@@ -1,6 +1,7 @@
 //! Pause and resume of the light controller: a pause freezes every light where its device
-//! is (which may lag the plan), and resume takes each fade up again from there, never faster
-//! than the fade, and restarts effects.
+//! is when the freeze can go out (level and colour; the device may lag the plan), and resume
+//! drops a freeze the rate still holds back, takes each fade up again from where the device
+//! is, never faster than the fade, and restarts effects.
 
 use std::time::Duration;
 
@@ -17,17 +18,20 @@ impl LightController {
             return;
         }
         for i in 0..self.lights.len() {
-            let state = self.state_of(i, now);
             // The freeze goes out at the light's next free slot, maybe a second away: by
             // then the device has glided on, and a freeze at its level of now would snap it
             // back.
             let sent_at = now.max(self.pacer.free_at(&i));
+            // Its colour glides on too: freeze it at the plan's colour of that slot, which the
+            // device's last command was heading for (the colour of the pause's moment would
+            // turn it back at once).
+            let color = self.state_of(i, sent_at).color;
             let light = &mut self.lights[i];
             // Frozen where the device is, which may lag the plan when its message rate held a
             // command back: a freeze at the plan's level would snap it there.
             let shown = LightState {
                 level: light.track.level_at(sent_at),
-                ..state
+                color,
             };
             let lag = light.track.glide_ends().saturating_sub(sent_at);
             let mut entry = None;
@@ -67,7 +71,7 @@ impl LightController {
 
     /// Continues every paused fade from where it stopped, with the rest of its curve and its
     /// remaining time (an effect blending in blends in again over that rest), and restarts
-    /// effects.
+    /// effects. A freeze still waiting for the light's rate is dropped unsent.
     pub fn resume(&mut self, now: Duration) {
         if !self.paused {
             return;
@@ -76,6 +80,14 @@ impl LightController {
         for i in 0..self.lights.len() {
             let seed = self.effect_seed(i);
             let light = &mut self.lights[i];
+            // A freeze the message rate still holds back never goes out: the device glides
+            // on as it was told, and what follows takes up from there (sent after the
+            // resume, it would snap the light to where the pause reckoned it would be, in the
+            // colour of the pause's moment).
+            if self.pacer.is_waiting(&i) && light.track.is_holding() {
+                self.pacer.cancel(&i);
+                light.track.drop_held();
+            }
             match &mut light.activity {
                 Activity::Idle => {}
                 Activity::Fading(run) => {

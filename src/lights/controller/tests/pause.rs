@@ -96,3 +96,78 @@ fn a_pause_while_an_effect_blends_in_freezes_it_and_resume_blends_in_the_rest() 
     );
     assert_eq!(c.state(secs(45), 0).expect("light").level, 0.4);
 }
+
+#[test]
+fn a_resume_before_the_freeze_went_out_drops_the_freeze() {
+    // Found by the no-startle property test: a pause 1 ms after a cue's first message, so
+    // the freeze waits a second for the light's rate, and a resume 236 ms later. The freeze
+    // used to go out after the resume anyway, with no transition, snapping the light to the
+    // pause's reckoning and its colour back to the warm white it was leaving.
+    let mut c = z2m(&["altar"]);
+    c.apply(us(0), 0, warm(0.6), Duration::ZERO, Curve::Linear)
+        .expect("light");
+    run(&mut c, us(0), secs(10));
+    let candle = LightTarget {
+        level: 0.03,
+        color: Some(LightColor::Kelvin(2898)),
+        effect: Effect::Candle {
+            depth: 0.06,
+            interval: Duration::from_millis(2759),
+        },
+    };
+    let ms = |v: u64| secs(10) + Duration::from_millis(v);
+    c.apply(secs(10), 0, candle, ms(1695) - secs(10), Curve::SCurve)
+        .expect("light");
+    let mut out = run(&mut c, secs(10), secs(10));
+    assert_eq!(out.len(), 1, "the cue's first message goes at once");
+    c.pause(ms(1));
+    out.extend(run(&mut c, ms(1), ms(236)));
+    c.resume(ms(236));
+    out.extend(run(&mut c, ms(236), secs(16)));
+    let mut mireds = 455;
+    for (t, p) in &out {
+        let v = json(p);
+        assert_ne!(
+            v["transition"].as_f64(),
+            Some(0.0),
+            "a freeze at {t:?}: {v}"
+        );
+        if let Some(m) = v["color_temp"].as_u64() {
+            assert!(m <= mireds, "the colour went back at {t:?}: {v}");
+            mireds = m;
+        }
+    }
+    assert_eq!(mireds, 345, "and arrives at 2898 K");
+}
+
+#[test]
+fn a_freeze_held_for_the_rate_keeps_the_colour_the_light_glided_to() {
+    // Paused 1 ms after a cue's first message: the freeze waits a second for the light's
+    // rate while the light glides on towards 2898 K; it must freeze the colour there, not
+    // turn it back to the warm white of the pause's moment (455 mireds).
+    let mut c = z2m(&["altar"]);
+    c.apply(us(0), 0, warm(0.6), Duration::ZERO, Curve::Linear)
+        .expect("light");
+    run(&mut c, us(0), secs(10));
+    let cool = LightTarget {
+        level: 0.3,
+        color: Some(LightColor::Kelvin(2898)),
+        effect: Effect::None,
+    };
+    c.apply(secs(10), 0, cool, secs(4), Curve::Linear)
+        .expect("light");
+    let first = run(&mut c, secs(10), secs(10));
+    let heading = json(&first[0].1)["color_temp"].as_u64().expect("colour");
+    assert!(heading < 455, "the first segment heads cooler: {heading}");
+    let paused = secs(10) + Duration::from_millis(1);
+    c.pause(paused);
+    let frozen = run(&mut c, paused, secs(30));
+    assert_eq!(frozen.len(), 1, "only the freeze");
+    let v = json(&frozen[0].1);
+    assert_eq!(v["transition"].as_f64(), Some(0.0));
+    // A quarter of the way through the 4 s fade from 455 to 345 mireds, where the device's
+    // glide towards `heading` has brought it too.
+    let mireds = v["color_temp"].as_u64().expect("colour");
+    assert!((heading..455).contains(&mireds), "{v}");
+    assert!(mireds.abs_diff(427) <= 1, "{v}");
+}
