@@ -45,12 +45,23 @@ proptest! {
         let only = std::env::var("STARTLE_ONLY").unwrap_or_default();
         let wants = |what: &str| only.is_empty() || only == what;
         let out = harness::run(&case, wants("audio"));
+        let dump = std::env::var("STARTLE_DUMP").is_ok();
         if wants("audio") {
-            check::audio(&case, &out).map_err(TestCaseError::fail)?;
+            check::audio(&case, &out).map_err(|e| {
+                if dump {
+                    for e in &out.events {
+                        eprintln!("event {e:?}");
+                    }
+                    for (w, r) in out.envelope.iter().enumerate() {
+                        eprintln!("window {w} {:.2} dBFS", 20.0 * r.max(1e-10).log10());
+                    }
+                }
+                TestCaseError::fail(e)
+            })?;
         }
         if wants("lights") {
             check::lights(&out).map_err(|e| {
-                if std::env::var("STARTLE_DUMP").is_ok() {
+                if dump {
                     for e in &out.events {
                         eprintln!("event {e:?}");
                     }

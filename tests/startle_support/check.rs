@@ -22,12 +22,14 @@
 //! ```
 //!
 //! with span the ramp's amplitude range (from wherever the layer may be when it starts: a
-//! change during a ramp starts between that ramp's start and its target) and ε = 10⁻⁴ (−80 dBFS, silence) + 1 % of the level, for
-//! rounding and the mixer's 50 ms loop-point crossfades (a steady tone's RMS moves by a
-//! fraction of a percent across one). Windows within
-//! 20 ms of a one-shot's start are exempt (a chime's attack is its content); its linear decay
-//! is a ramp like any other. A cut of a voice at amplitude a drops R by a·rms in one window,
-//! where this bound, with the shortest fade in the grammar (0.5 s), allows at most
+//! change during a ramp starts between that ramp's start and its target) and ε = 10⁻⁴
+//! (−80 dBFS, silence) + 1 % of the level, for rounding and the mixer's 50 ms loop-point
+//! crossfades (a steady tone's RMS moves by a fraction of a percent across one). Windows
+//! within 20 ms of a one-shot's start are exempt (a chime's attack is its content); its linear
+//! decay is a ramp like any other, and so is a stop's or the finish's fade of every voice from
+//! wherever it is (also when a stop hurries the finish, which sends no layer events). A cut
+//! of a voice at amplitude a drops R by a·rms in one window, where this bound, with the
+//! shortest fade in the grammar (0.5 s), allows at most
 //! 10 ms · π/2 · a·rms / 0.5 s ≈ 0.03·a·rms per ramp in motion: a cut fails it by 30×.
 
 use std::f32::consts::FRAC_PI_2;
@@ -127,6 +129,8 @@ pub fn audio(case: &Case, out: &Outcome) -> Result<(), String> {
     let loudest = out.rig.max_volume.amplitude();
     let mut motions = Vec::new();
     let mut attacks = Vec::new();
+    // One-shots: (start, length, amplitude).
+    let mut shots: Vec<(f32, f32, f32)> = Vec::new();
     // Playlists crossfade track to track inside the decoder, whenever their tracks end.
     for p in &case.phases {
         for c in &p.cues {
@@ -196,6 +200,34 @@ pub fn audio(case: &Case, out: &Outcome) -> Result<(), String> {
                 });
                 master = master.max(gain.amplitude());
             }
+            Action::Stopping { fade } | Action::Finishing { fade } => {
+                // The mixer fades every voice out over `fade` (equal power) from wherever it
+                // is, voices already fading out and one-shots included (`fade_all`); a stop
+                // during the finish hurries it this way, with no layer events of its own.
+                let layers: f32 = (0..trims.len())
+                    .map(|l| {
+                        let (end, from) = layer_ramp[l];
+                        let level = if act < end {
+                            layer_amp[l].max(from)
+                        } else {
+                            layer_amp[l]
+                        };
+                        level * trims[l]
+                    })
+                    .sum();
+                let chimes: f32 = shots
+                    .iter()
+                    .filter(|(start, len, _)| at < start + len)
+                    .map(|(_, _, amp)| amp)
+                    .sum();
+                let len = secs(*fade).max(5e-3);
+                motions.push(Motion {
+                    start: act,
+                    len,
+                    rate: FRAC_PI_2 * (layers * loudest + chimes) * TONE_RMS / len,
+                    active: true,
+                });
+            }
             Action::OneShot { file, gain } => {
                 let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
                 let len = CHIMES
@@ -203,6 +235,7 @@ pub fn audio(case: &Case, out: &Outcome) -> Result<(), String> {
                     .find(|c| c.0 == name)
                     .map_or(1.0, |c| c.2 as f32 / 1000.0);
                 attacks.push(at);
+                shots.push((at, len, gain.amplitude() * loudest));
                 motions.push(Motion {
                     start: at,
                     len,
