@@ -97,16 +97,22 @@ fn a_pause_while_an_effect_blends_in_freezes_it_and_resume_blends_in_the_rest() 
     assert_eq!(c.state(secs(45), 0).expect("light").level, 0.4);
 }
 
+/// A light at 0.6 in warm white (455 mireds) for 10 s, its message slot free.
+fn warm_white_at_rest() -> LightController {
+    let mut c = z2m(&["altar"]);
+    c.apply(us(0), 0, warm(0.6), Duration::ZERO, Curve::Linear)
+        .expect("light");
+    run(&mut c, us(0), secs(10));
+    c
+}
+
 #[test]
 fn a_resume_before_the_freeze_went_out_drops_the_freeze() {
     // Found by the no-startle property test: a pause 1 ms after a cue's first message, so
     // the freeze waits a second for the light's rate, and a resume 236 ms later. The freeze
     // used to go out after the resume anyway, with no transition, snapping the light to the
     // pause's reckoning and its colour back to the warm white it was leaving.
-    let mut c = z2m(&["altar"]);
-    c.apply(us(0), 0, warm(0.6), Duration::ZERO, Curve::Linear)
-        .expect("light");
-    run(&mut c, us(0), secs(10));
+    let mut c = warm_white_at_rest();
     let candle = LightTarget {
         level: 0.03,
         color: Some(LightColor::Kelvin(2898)),
@@ -145,10 +151,7 @@ fn a_freeze_held_for_the_rate_keeps_the_colour_the_light_glided_to() {
     // Paused 1 ms after a cue's first message: the freeze waits a second for the light's
     // rate while the light glides on towards 2898 K; it must freeze the colour there, not
     // turn it back to the warm white of the pause's moment (455 mireds).
-    let mut c = z2m(&["altar"]);
-    c.apply(us(0), 0, warm(0.6), Duration::ZERO, Curve::Linear)
-        .expect("light");
-    run(&mut c, us(0), secs(10));
+    let mut c = warm_white_at_rest();
     let cool = LightTarget {
         level: 0.3,
         color: Some(LightColor::Kelvin(2898)),
