@@ -3,10 +3,11 @@
 //! the invariants and the derivation of the audio envelope bound).
 //!
 //! CI runs 64 cases from a fixed seed; `STARTLE_SEED=random STARTLE_CASES=10000 cargo test
-//! --release --test no_startle` runs the
-//! long run documented in docs/RELIABILITY.md; `STARTLE_ONLY=audio|lights|names` checks one
-//! family of invariants (to show each catching its bug). Failing seeds are kept in
-//! `tests/no_startle.proptest-regressions` and replayed first.
+//! --release --test no_startle` runs the long run documented in docs/RELIABILITY.md;
+//! `STARTLE_ONLY=audio|lights|names` checks one family of invariants (to show each catching
+//! its bug); `STARTLE_DUMP=1` prints a failing case's engine events with its light messages or
+//! its audio envelope (10 ms windows in dBFS); `STARTLE_STATS=1` prints each case's size.
+//! Failing seeds are kept in `tests/no_startle.proptest-regressions` and replayed first.
 #![allow(clippy::unwrap_used)]
 
 mod startle_support;
