@@ -117,7 +117,7 @@ impl BusMsg {
     /// that drive a controller without a broker treat each message alike.
     ///
     /// # Errors
-    /// The controller's refusal (a light index outside the rig, a driver that cannot encode).
+    /// The controller's refusal: a light index outside the rig.
     pub fn apply_to(
         self,
         controller: &mut LightController,
