@@ -1,8 +1,8 @@
 //! Per-light options: the light's driver with its settings, and what the rig may set over the
 //! device's capabilities (native fades, longest fade, first visible level, curve, colour range,
 //! message rate, groups). The defaults come from the driver ([`Capabilities`]); this module
-//! owns [`LightOptions`] and its checks, and must not encode payloads, parse files or plan
-//! fades.
+//! owns [`LightOptions`], and must not encode payloads, parse files or plan fades (the rig's
+//! values are checked where they are read, in `config`).
 
 use std::time::Duration;
 
@@ -111,55 +111,6 @@ impl LightOptions {
             .curve
             .perceived_from_device(device, self.caps.min_level)
     }
-
-    /// Checks the options for values no driver can use.
-    ///
-    /// # Errors
-    /// Returns an [`OptionsError`] naming the bad field.
-    pub fn validate(&self) -> Result<(), OptionsError> {
-        if !(self.caps.max_rate.is_finite() && self.caps.max_rate > 0.0) {
-            return Err(OptionsError::Rate(self.caps.max_rate));
-        }
-        if !(0.0..1.0).contains(&self.caps.min_level) {
-            return Err(OptionsError::MinLevel(self.caps.min_level));
-        }
-        let (warm, cool) = self.caps.kelvin_range;
-        if warm == 0 || warm > cool {
-            return Err(OptionsError::KelvinRange(warm, cool));
-        }
-        if let DeviceCurve::Gamma(g) = self.caps.curve
-            && !(g.is_finite() && g > 0.0)
-        {
-            return Err(OptionsError::Gamma(g));
-        }
-        if let DriverSettings::Template(t) = &self.driver {
-            check_template(&t.topic)?;
-            check_template(&t.payload)?;
-        }
-        Ok(())
-    }
-}
-
-/// Why a light's options cannot be used.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum OptionsError {
-    /// `max_rate` is zero, negative or not a number.
-    #[error("failed to use max_rate {0}: it must be a positive number of messages per second")]
-    Rate(f32),
-    /// `min_level` is outside 0..1.
-    #[error(
-        "failed to use min_level {0}: it must be a device fraction from 0 up to (not including) 1"
-    )]
-    MinLevel(f32),
-    /// `kelvin_range` is empty or reversed.
-    #[error("failed to use kelvin_range {0}..{1}: write the warmest first, like 2200..6500")]
-    KelvinRange(u16, u16),
-    /// A gamma curve with a non-positive exponent.
-    #[error("failed to use gamma {0}: the exponent must be positive, like 2.2")]
-    Gamma(f32),
-    /// A template names a placeholder that does not exist.
-    #[error(transparent)]
-    Template(#[from] TemplateError),
 }
 
 #[cfg(test)]
@@ -205,8 +156,17 @@ mod tests {
         assert!(group.group);
         assert_eq!(group.caps.max_rate, 0.5);
         assert_eq!(group.min_spacing(), Duration::from_secs(2));
+        // Every driver declares what a light can use (the rig's keys are range-checked
+        // where they are written; these are the defaults where it writes none).
         for kind in DriverKind::ALL {
-            assert_eq!(LightOptions::defaults(kind).validate(), Ok(()), "{kind:?}");
+            let caps = LightOptions::defaults(kind).caps;
+            assert!(caps.max_rate.is_finite() && caps.max_rate > 0.0, "{kind:?}");
+            assert!((0.0..1.0).contains(&caps.min_level), "{kind:?}");
+            let (warm, cool) = caps.kelvin_range;
+            assert!(warm > 0 && warm < cool, "{kind:?}");
+            if let DeviceCurve::Gamma(g) = caps.curve {
+                assert!(g.is_finite() && g > 0.0, "{kind:?}");
+            }
         }
     }
 
@@ -218,8 +178,5 @@ mod tests {
         );
         let err = check_template("{address}/{brightness}").expect_err("unknown");
         insta::assert_snapshot!(err, @"failed to read template `{address}/{brightness}`: unknown placeholder `{brightness}`");
-        let mut opts = LightOptions::defaults(DriverKind::Template);
-        opts.caps.kelvin_range = (6500, 2200);
-        insta::assert_snapshot!(opts.validate().expect_err("reversed"), @"failed to use kelvin_range 6500..2200: write the warmest first, like 2200..6500");
     }
 }

@@ -94,7 +94,7 @@ pub(super) fn resolve_light(ctx: &mut Ctx<'_>, name: &Str, raw: &RawLight) -> Li
             String::new()
         }
     };
-    let options = fields.options(driver, name);
+    let options = fields.options(driver);
     LightDef {
         name: name.get_ref().clone(),
         address,
@@ -191,7 +191,7 @@ impl<'r> Fields<'_, '_, 'r> {
 
     /// The light's options: the driver's defaults, then what the rig sets.
     #[allow(clippy::cast_possible_truncation)]
-    fn options(&mut self, driver: DriverSettings, name: &Str) -> LightOptions {
+    fn options(&mut self, driver: DriverSettings) -> LightOptions {
         let mut opts = LightOptions::with_driver(driver);
         if self.bool("group") == Some(true) {
             opts = opts.as_group();
@@ -240,10 +240,6 @@ impl<'r> Fields<'_, '_, 'r> {
         }
         if let Some(split) = self.bool("split_color") {
             opts.split_color = split;
-        }
-        if let Err(why) = opts.validate() {
-            self.ctx
-                .error(name.span(), format!("light `{}`: {why}", name.get_ref()));
         }
         opts
     }
@@ -483,6 +479,14 @@ base_topic = "z2m""#,
         let err = options("driver = \"ha-json\"\naddress = \"altar/light/candle/state\"")
             .expect_err("state topic");
         assert!(err.contains("is a state topic"), "{err}");
+        let err = options("driver = \"zigbee2mqtt\"\naddress = \"z\"\nkelvin_range = [6500, 2200]")
+            .expect_err("reversed range");
+        assert!(
+            err.contains(
+                "rig.toml:6:16: `kelvin_range` must be [low, high] with 1000 <= low < high"
+            ),
+            "{err}"
+        );
     }
 
     #[test]
