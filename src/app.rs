@@ -317,13 +317,13 @@ fn net_target(net: &NetArgs) -> Result<(Broker, String, MqttSettings), AppError>
     let config_file =
         Settings::find(net.config.as_deref(), &settings::real_env).map_err(AppError::Settings)?;
     let rig = net_rig(net, &config_file)?;
-    let broker = match net.broker.as_ref().or(config_file.broker.as_ref()) {
-        Some(url) => Broker::parse(url).map_err(ConnectionError::from)?,
-        None => rig
-            .as_ref()
-            .and_then(|r| r.broker.clone())
-            .ok_or(AppError::NoBroker)?,
-    };
+    let broker = ceremony::broker(
+        false,
+        net.broker.as_ref(),
+        config_file.broker.as_ref(),
+        rig.as_deref(),
+    )?
+    .ok_or(AppError::NoBroker)?;
     let room = net
         .room
         .clone()

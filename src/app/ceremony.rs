@@ -48,10 +48,7 @@ pub fn run(
             known: loaded.ceremony.phase_list(),
         });
     }
-    let spec = match output {
-        Some(text) => OutputSpec::parse(text).map_err(|e| SoundError::Spec(e.into()))?,
-        None => loaded.rig.audio.output.clone(),
-    };
+    let spec = output_spec(output, &loaded.rig)?;
     if let OutputSpec::Wav(path) = &spec {
         crate::console::say(
             "`wav:` renders offline, on virtual time (as `sanctum render --float`, manual phases at their minimum times)",
@@ -87,7 +84,7 @@ pub fn run(
         reload: None,
         speed,
         output: spec,
-        broker: broker(net.no_mqtt, net.broker.as_ref(), None, &rig)?,
+        broker: broker(net.no_mqtt, net.broker.as_ref(), None, Some(&rig))?,
         room: net.room.clone().unwrap_or_else(|| rig.room.clone()),
         state_dir: Some(settings::state_dir(
             keep.state_dir.as_deref(),
@@ -152,10 +149,13 @@ pub fn daemon(args: &DaemonArgs) -> Result<Exit, AppError> {
         library_dir.display(),
         report.library.ids().join(", ")
     );
-    let output = match args.output.as_ref().or(settings.output.as_ref()) {
-        Some(text) => OutputSpec::parse(text).map_err(|e| SoundError::Spec(e.into()))?,
-        None => rig.audio.output.clone(),
-    };
+    let output = output_spec(
+        args.output
+            .as_ref()
+            .or(settings.output.as_ref())
+            .map(String::as_str),
+        &rig,
+    )?;
     if matches!(output, OutputSpec::Wav(_)) {
         return Err(AppError::Sound(SoundError::WavOnRealClock));
     }
@@ -165,7 +165,12 @@ pub fn daemon(args: &DaemonArgs) -> Result<Exit, AppError> {
         reload: Some((library_dir, rig_path)),
         speed: 1.0,
         output,
-        broker: broker(false, args.broker.as_ref(), settings.broker.as_ref(), &rig)?,
+        broker: broker(
+            false,
+            args.broker.as_ref(),
+            settings.broker.as_ref(),
+            Some(&rig),
+        )?,
         room: args
             .room
             .clone()
@@ -186,19 +191,28 @@ pub fn daemon(args: &DaemonArgs) -> Result<Exit, AppError> {
 }
 
 /// The broker: none with `--no-mqtt`, else the flag's, the config file's or the rig's (read
-/// when the rig was).
-fn broker(
+/// when the rig was). `run`, `daemon` and the one-shot clients find it this way.
+pub(super) fn broker(
     off: bool,
     flag: Option<&String>,
     config: Option<&String>,
-    rig: &crate::model::Rig,
+    rig: Option<&crate::model::Rig>,
 ) -> Result<Option<Broker>, AppError> {
     if off {
         return Ok(None);
     }
     match flag.or(config) {
         Some(url) => Ok(Some(Broker::parse(url).map_err(ConnectionError::from)?)),
-        None => Ok(rig.broker.clone()),
+        None => Ok(rig.and_then(|r| r.broker.clone())),
+    }
+}
+
+/// The audio output: the flag's (or the config file's) as written, else the rig's (read when
+/// the rig was).
+fn output_spec(flag: Option<&str>, rig: &crate::model::Rig) -> Result<OutputSpec, AppError> {
+    match flag {
+        Some(text) => Ok(OutputSpec::parse(text).map_err(|e| SoundError::Spec(e.into()))?),
+        None => Ok(rig.audio.output.clone()),
     }
 }
 
