@@ -113,7 +113,7 @@ struct Fields<'c, 'a, 'r> {
 impl<'r> Fields<'_, '_, 'r> {
     fn value(&self, key: &str) -> Option<&'r Spanned<Value>> {
         let raw: &'r RawLight = self.raw;
-        raw.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v)
+        raw.get(key)
     }
 
     /// The value of `key` read by `read`, with its span; a value `read` refuses (of another
